@@ -1,0 +1,1 @@
+/* endpoints.c - not written yet. */

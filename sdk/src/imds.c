@@ -1,0 +1,1 @@
+/* imds.c - not written yet. */

@@ -1,0 +1,1 @@
+/* ini.c - not written yet. */

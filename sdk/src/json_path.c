@@ -1,0 +1,1 @@
+/* json_path.c - not written yet. */

@@ -1,0 +1,1 @@
+/* paginate.c - not written yet. */

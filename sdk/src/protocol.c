@@ -1,0 +1,1 @@
+/* protocol.c - not written yet. */
