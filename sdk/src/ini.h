@@ -11,6 +11,11 @@
  * the value does not fit. */
 int fugue_ini_lookup(char *out, size_t size, const char *path, const char *section, const char *key);
 
+/* Looks up SUBKEY in the nested sub-section KEY of SECTION ("ec2 =" followed
+ * by indented "endpoint_url = ..." lines). Returns as fugue_ini_lookup(). */
+int fugue_ini_lookup_sub(char *out, size_t size, const char *path, const char *section,
+                         const char *key, const char *subkey);
+
 /* Paths of the shared files: AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE,
  * else ~/.aws/config and ~/.aws/credentials ($HOME, else the passwd entry). */
 int fugue_aws_config_path(char *out, size_t size);

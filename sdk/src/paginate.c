@@ -89,11 +89,15 @@ int fugue_aws_call_all(struct json_object **out, fugue_aws_client *client,
 	if (!pager || !pager->input_token || !pager->output_token || !pager->result_key)
 		return FUGUE_EINVAL;
 	/* A private copy of the parameters (or query) to carry the token. */
-	args = token_in_query ? (struct json_object *)req->query : (struct json_object *)req->params;
-	if (args)
-		rc = json_object_deep_copy(args, &args, NULL) == 0 ? 0 : FUGUE_ENOMEM;
-	else
-		rc = (args = json_object_new_object()) ? 0 : FUGUE_ENOMEM;
+	{
+		struct json_object *given = (struct json_object *)(token_in_query ? req->query : req->params);
+
+		args = NULL;
+		if (given)
+			rc = json_object_deep_copy(given, &args, NULL) == 0 ? 0 : FUGUE_ENOMEM;
+		else
+			rc = (args = json_object_new_object()) ? 0 : FUGUE_ENOMEM;
+	}
 	merged = json_object_new_array();
 	if (rc < 0 || !merged) {
 		json_object_put(args);

@@ -45,6 +45,8 @@ typedef struct fugue_sigv4_output {
 typedef struct fugue_sigv4_cache fugue_sigv4_cache;
 int fugue_sigv4_cache_new(fugue_sigv4_cache **out);
 void fugue_sigv4_cache_free(fugue_sigv4_cache *cache);
+/* How many signing keys CACHE answered (*HITS) and derived (*MISSES). */
+void fugue_sigv4_cache_stats(unsigned long *hits, unsigned long *misses, fugue_sigv4_cache *cache);
 
 /* Signs IN into *OUT (free its strings with fugue_sigv4_output_clear).
  * CACHE may be NULL. The caller then sends IN's headers plus Host,
