@@ -118,6 +118,33 @@ int fugue_buf_put_hex(fugue_buf *b, const unsigned char *data, size_t len)
 	return 0;
 }
 
+static int is_ascii_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+void fugue_copy_trimmed(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t n;
+
+	if (size == 0)
+		return;
+	while (len > 0 && is_ascii_space(*src)) {
+		src++;
+		len--;
+	}
+	while (len > 0 && is_ascii_space(src[len - 1]))
+		len--;
+	n = len < size - 1 ? len : size - 1;
+	if (n < len) {
+		/* Do not leave half a multi-byte character at the end. */
+		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 void fugue_buf_clear(fugue_buf *b)
 {
 	b->len = 0;

@@ -25,6 +25,10 @@ int fugue_buf_vprintf(fugue_buf *b, const char *fmt, va_list ap);
 int fugue_buf_put_uri_encoded(fugue_buf *b, const char *s, size_t len, int keep_slash);
 /* Appends LEN bytes as lower-case hex. */
 int fugue_buf_put_hex(fugue_buf *b, const unsigned char *data, size_t len);
+/* Copies LEN bytes of SRC into DST (SIZE bytes) with leading and trailing
+ * ASCII white space dropped, truncated to fit without leaving half a UTF-8
+ * character, always NUL-terminated (nothing when SIZE is 0). */
+void fugue_copy_trimmed(char *dst, size_t size, const char *src, size_t len);
 void fugue_buf_clear(fugue_buf *b);   /* len = 0, keeps the memory */
 void fugue_buf_free(fugue_buf *b);    /* releases the memory; reusable after */
 /* Hands the string to the caller (free() it); the buffer is left empty.

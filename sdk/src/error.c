@@ -9,6 +9,7 @@
 
 #include "fugue/aws.h"
 #include "fugue/common.h"
+#include "retry.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -45,32 +46,6 @@ const char *fugue_strerror(int code)
 		return "unknown error";
 	}
 }
-
-/* botocore/retries/standard.py: ThrottlingErrorDetector. */
-static const char *const throttle_codes[] = {
-	"Throttling",
-	"ThrottlingException",
-	"ThrottledException",
-	"RequestThrottledException",
-	"TooManyRequestsException",
-	"ProvisionedThroughputExceededException",
-	"TransactionInProgressException",
-	"RequestLimitExceeded",
-	"BandwidthLimitExceeded",
-	"LimitExceededException",
-	"RequestThrottled",
-	"SlowDown",
-	"PriorRequestNotComplete",
-	"EC2ThrottledException",
-};
-
-/* botocore/retries/standard.py: TransientRetryableChecker's codes; the
- * 5xx statuses are checked apart. */
-static const char *const transient_codes[] = {
-	"RequestTimeout",
-	"RequestTimeoutException",
-	"PriorRequestNotComplete",
-};
 
 static const char *const not_found_codes[] = {
 	"NoSuchEntity",
@@ -184,7 +159,7 @@ int fugue_aws_error_classify(const char *code, int http_status)
 {
 	if (!code || !*code)
 		return classify_status(http_status);
-	if (in_list(code, throttle_codes, COUNT(throttle_codes)))
+	if (fugue_retry_is_throttle_code(code))
 		return FUGUE_ERETRY;
 	if (is_not_found(code))
 		return FUGUE_ENOTFOUND;
@@ -192,7 +167,9 @@ int fugue_aws_error_classify(const char *code, int http_status)
 		return FUGUE_EAUTH;
 	if (is_conflict(code))
 		return FUGUE_ECONFLICT;
-	if (in_list(code, transient_codes, COUNT(transient_codes)))
+	/* Transient codes and statuses: the retry policy's own list, so that
+	 * what is retried and what is reported as "try again" never disagree. */
+	if (fugue_retry_classify(0, http_status, code) != FUGUE_RETRY_NONE)
 		return FUGUE_ERETRY;
 	if (http_status == 429 || (http_status >= 500 && http_status <= 599))
 		return FUGUE_ERETRY;

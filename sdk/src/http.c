@@ -188,7 +188,9 @@ int fugue_http_new(fugue_http **out, long connect_timeout_ms, long timeout_ms)
 	return 0;
 }
 
-/* Also frees a half-built http from fugue_http_new(). */
+/* Also frees a half-built http from fugue_http_new(). As http.h says, no
+ * call may be in flight, and no thread that used HTTP may be exiting at the
+ * same moment (its key destructor would race with this). */
 void fugue_http_free(fugue_http *http)
 {
 	http_slot *slot;

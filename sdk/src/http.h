@@ -1,8 +1,10 @@
 /* http.h - HTTP through libcurl, safe from many threads at once. Internal.
  *
- * One fugue_http per client holds a CURLSH sharing the DNS cache, the
- * connection cache and TLS sessions; each thread gets its own easy handle
- * (a thread-local slot), reused across calls so connections are kept alive.
+ * One fugue_http per client holds a CURLSH sharing the DNS cache and TLS
+ * sessions; each thread gets its own easy handle (a thread-local slot),
+ * reused across calls so its connections are kept alive. The connection
+ * cache is not shared: libcurl does not support sharing live connections
+ * between threads that run transfers at once.
  * TLS verification is always on; libcurl honours the proxy environment
  * (https_proxy, no_proxy, ...). curl_global_init() is the host's job
  * (fugue_aws_client_new() does it once, thread-safely). */
@@ -45,7 +47,7 @@ void fugue_http_free(fugue_http *http);
 /* Performs REQ. Returns 0 when an HTTP answer arrived, whatever its status
  * (filled into *OUT, which the caller clears with fugue_http_response_clear);
  * FUGUE_ETIMEOUT when it timed out; FUGUE_EIO for any other transport failure
- * (refused, reset, TLS, DNS), with curl's reason in ERRBUF. */
+ * (refused, reset, TLS, DNS), with curl's reason in ERRBUF; FUGUE_ENOMEM. */
 int fugue_http_perform(fugue_http_response *out, fugue_http *http, const fugue_http_request *req,
                        char *errbuf, size_t errsize);
 

@@ -87,25 +87,6 @@ int fugue_json_response(struct json_object **out, const char *body, size_t len)
 
 /* Copies SRC[0..LEN) into DST (SIZE bytes), trimmed of surrounding white
  * space and truncated at a UTF-8 character boundary when it does not fit. */
-static void copy_text(char *dst, size_t size, const char *src, size_t len)
-{
-	size_t n;
-
-	while (len > 0 && is_space(*src)) {
-		src++;
-		len--;
-	}
-	while (len > 0 && is_space(src[len - 1]))
-		len--;
-	n = len < size - 1 ? len : size - 1;
-	if (n < len) {
-		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* Writes the bare code of RAW ("A:url" -> "A", "ns#A" -> "A") into DST;
  * returns nonzero when it is non-empty. */
 static int copy_code(char *dst, size_t size, const char *raw)
@@ -118,7 +99,7 @@ static int copy_code(char *dst, size_t size, const char *raw)
 		len -= (size_t)(hash + 1 - raw);
 		raw = hash + 1;
 	}
-	copy_text(dst, size, raw, len);
+	fugue_copy_trimmed(dst, size, raw, len);
 	return dst[0] != '\0';
 }
 
@@ -175,10 +156,10 @@ int fugue_json_error(fugue_aws_error *err, const char *error_type_header, const 
 	memcpy(err->code, code, sizeof(code));
 	message = first_member(obj, message_names, 3);
 	if (message)
-		copy_text(err->message, sizeof(err->message), message, strlen(message));
+		fugue_copy_trimmed(err->message, sizeof(err->message), message, strlen(message));
 	else if (!obj && body)
 		/* Not JSON (a proxy's HTML page, say): the text is all we have. */
-		copy_text(err->message, sizeof(err->message), body, len);
+		fugue_copy_trimmed(err->message, sizeof(err->message), body, len);
 	else
 		err->message[0] = '\0';
 	json_object_put(obj);

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fugue/common.h"
 #include "fugue/log.h"
 
 #define NSLOTS 64

@@ -295,35 +295,6 @@ int fugue_xml_response(struct json_object **out, const char *body, size_t len, c
 	return rc;
 }
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Copies SRC[0..LEN) into DST (SIZE bytes) trimmed of surrounding white
- * space, truncated at a UTF-8 character boundary when it does not fit. */
-static void copy_text(char *dst, size_t size, const char *src, size_t len)
-{
-	size_t n;
-
-	if (size == 0)
-		return;
-	while (len > 0 && is_space(*src)) {
-		src++;
-		len--;
-	}
-	while (len > 0 && is_space(src[len - 1]))
-		len--;
-	n = len < size - 1 ? len : size - 1;
-	if (n < len) {
-		/* Do not leave half a multi-byte character at the end. */
-		while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* Copies the text of NODE into DST; returns nonzero when it was non-empty. */
 static int copy_node_text(char *dst, size_t size, const xmlNode *node)
 {
@@ -335,7 +306,7 @@ static int copy_node_text(char *dst, size_t size, const xmlNode *node)
 		fugue_buf_free(&b);
 		return 0;
 	}
-	copy_text(dst, size, b.data, b.len);
+	fugue_copy_trimmed(dst, size, b.data, b.len);
 	fugue_buf_free(&b);
 	return dst[0] != '\0';
 }

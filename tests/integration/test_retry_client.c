@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "fugue/aws.h"
+#include "flaky.h"
 #include "testmain.h"
 
 #define BASE_MS 20
@@ -25,127 +26,13 @@
 	"<requestId>r-ok</requestId><vpcSet><item><vpcId>vpc-1</vpcId></item></vpcSet>" \
 	"</DescribeVpcsResponse>"
 
-static pid_t server_pid = -1;
-static char base_url[64];
+
+#define ASSERT_STR(actual, expected) CU_ASSERT_STRING_EQUAL(fugue_test_nn(actual), (expected))
+
 static char *tmpdir;
 
 /* --- the flaky server -------------------------------------------------- */
 
-static void exec_server(int out_fd)
-{
-	const char *tools = getenv("FUGUE_TEST_TOOLS");
-	char script[PATH_MAX];
-
-	snprintf(script, sizeof(script), "%s/flaky_server.py", tools);
-	dup2(out_fd, STDOUT_FILENO);
-	close(out_fd);
-	execlp("python3", "python3", script, "--lifetime", "300", (char *)NULL);
-	fprintf(stderr, "test setup error: cannot run python3: %s\n", strerror(errno));
-	_exit(127);
-}
-
-static void stop_server(void)
-{
-	if (server_pid > 0) {
-		kill(server_pid, SIGTERM);
-		waitpid(server_pid, NULL, 0);
-		server_pid = -1;
-	}
-}
-
-static int start_server(void)
-{
-	char line[128];
-	int fds[2];
-	int port = 0;
-	FILE *f;
-
-	fugue_test_require_env("FUGUE_TEST_TOOLS",
-	                       "run me through ctest, which points it at tests/tools");
-	if (pipe(fds) != 0)
-		return -1;
-	server_pid = fork();
-	if (server_pid < 0)
-		return -1;
-	if (server_pid == 0) {
-		close(fds[0]);
-		exec_server(fds[1]);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "PORT %d", &port) != 1) {
-		fprintf(stderr, "test setup error: flaky_server.py did not start "
-		                "(python3 missing or broken?)\n");
-		if (f)
-			fclose(f);
-		stop_server();
-		exit(1);
-	}
-	fclose(f);
-	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
-	return 0;
-}
-
-static size_t collect(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	return fugue_buf_put(userdata, data, size * nmemb) == 0 ? size * nmemb : 0;
-}
-
-static long control(const char *method, const char *path, const char *body, fugue_buf *out)
-{
-	fugue_buf url = FUGUE_BUF_INIT;
-	fugue_buf sink = FUGUE_BUF_INIT;
-	long status = 0;
-	CURL *c = curl_easy_init();
-
-	fugue_buf_printf(&url, "%s%s", base_url, path);
-	curl_easy_setopt(c, CURLOPT_URL, url.data);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out ? out : &sink);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	fugue_buf_free(&url);
-	fugue_buf_free(&sink);
-	return status;
-}
-
-static void script(const char *json)
-{
-	CU_ASSERT_EQUAL_FATAL(control("POST", "/__reset", "", NULL), 200);
-	CU_ASSERT_EQUAL_FATAL(control("POST", "/__script", json, NULL), 200);
-}
-
-static struct json_object *recorded(void)
-{
-	fugue_buf out = FUGUE_BUF_INIT;
-	struct json_object *root;
-	struct json_object *list = NULL;
-
-	CU_ASSERT_EQUAL(control("GET", "/__requests", NULL, &out), 200);
-	root = json_tokener_parse(out.data ? out.data : "");
-	fugue_buf_free(&out);
-	if (root && json_object_object_get_ex(root, "requests", &list))
-		json_object_get(list);
-	else
-		list = NULL;
-	json_object_put(root);
-	if (!list)
-		list = json_object_new_array();
-	return list;
-}
-
-static const char *member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 static double arrival_ms(struct json_object *list, size_t i)
 {
@@ -180,12 +67,12 @@ static int suite_init(void)
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -1;
-	if (start_server() != 0)
+	if (flaky_start() != 0)
 		return -1;
 	tmpdir = fugue_test_tmpdir();
 	if (asprintf(&missing, "%s/none", tmpdir) < 0)
 		return -1;
-	setenv("AWS_ENDPOINT_URL", base_url, 1);
+	setenv("AWS_ENDPOINT_URL", flaky_base_url, 1);
 	setenv("AWS_ACCESS_KEY_ID", "AKIDFLAKYTEST", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "flaky-secret", 1);
 	setenv("AWS_REGION", "us-east-1", 1);
@@ -202,7 +89,7 @@ static int suite_init(void)
 
 static int suite_cleanup(void)
 {
-	stop_server();
+	flaky_stop();
 	fugue_test_rmtree(tmpdir);
 	free(tmpdir);
 	tmpdir = NULL;
@@ -258,23 +145,23 @@ static void throttled_twice(int rate_limit)
 	size_t i;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	script("{\"steps\": [{\"count\": 2, \"status\": 503, \"ec2_error\": \"RequestLimitExceeded\"}],"
+	flaky_script("{\"steps\": [{\"count\": 2, \"status\": 503, \"ec2_error\": \"RequestLimitExceeded\"}],"
 	       " \"default\": {\"status\": 200, \"headers\": {\"Content-Type\": \"text/xml\"}, "
 	       "\"body\": \"" VPCS_OK "\"}}");
 	CU_ASSERT_EQUAL(describe_vpcs(&out, c, &err), 0);
 	CU_ASSERT_EQUAL(err.attempts, 3);
-	CU_ASSERT_STRING_EQUAL(fugue_aws_get_string(out, "vpcSet.0.vpcId"), "vpc-1");
+	ASSERT_STR(fugue_aws_get_string(out, "vpcSet.0.vpcId"), "vpc-1");
 	json_object_put(out);
-	list = recorded();
+	list = flaky_recorded();
 	CU_ASSERT_EQUAL_FATAL(json_object_array_length(list), 3);
 	for (i = 0; i < 3; i++) {
 		struct json_object *r = json_object_array_get_idx(list, i);
 		struct json_object *h = NULL;
 
-		CU_ASSERT_STRING_EQUAL(member(r, "method"), "POST");
-		CU_ASSERT_PTR_NOT_NULL(strstr(member(r, "body"), "Action=DescribeVpcs"));
+		ASSERT_STR(json_member(r, "method"), "POST");
+		CU_ASSERT_PTR_NOT_NULL(strstr(fugue_test_nn(json_member(r, "body")), "Action=DescribeVpcs"));
 		json_object_object_get_ex(r, "headers", &h);
-		CU_ASSERT_PTR_NOT_NULL(member(h, "authorization"));
+		CU_ASSERT_PTR_NOT_NULL(json_member(h, "authorization"));
 	}
 	check_gaps(list, BASE_MS);
 	json_object_put(list);
@@ -300,13 +187,13 @@ static void test_unavailable_out_of_attempts(void)
 	fugue_aws_error err;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	script("{\"default\": {\"status\": 503, \"ec2_error\": \"Unavailable\"}}");
+	flaky_script("{\"default\": {\"status\": 503, \"ec2_error\": \"Unavailable\"}}");
 	CU_ASSERT_EQUAL(describe_vpcs(&out, c, &err), FUGUE_ERETRY);
 	CU_ASSERT_PTR_NULL(out);
 	CU_ASSERT_EQUAL(err.attempts, 3);
 	CU_ASSERT_EQUAL(err.http_status, 503);
 	CU_ASSERT_STRING_EQUAL(err.code, "Unavailable");
-	list = recorded();
+	list = flaky_recorded();
 	CU_ASSERT_EQUAL(json_object_array_length(list), 3);
 	check_gaps(list, BASE_MS);
 	json_object_put(list);
@@ -323,13 +210,13 @@ static void not_retried(const char *code)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	fugue_buf_printf(&s, "{\"default\": {\"status\": 400, \"ec2_error\": \"%s\"}}", code);
-	script(s.data);
+	flaky_script(s.data);
 	fugue_buf_free(&s);
 	CU_ASSERT_EQUAL(describe_vpcs(&out, c, &err), FUGUE_EAWS);
 	CU_ASSERT_EQUAL(err.attempts, 1);
 	CU_ASSERT_EQUAL(err.http_status, 400);
 	CU_ASSERT_STRING_EQUAL(err.code, code);
-	list = recorded();
+	list = flaky_recorded();
 	CU_ASSERT_EQUAL(json_object_array_length(list), 1);
 	json_object_put(list);
 	fugue_aws_client_free(c);
@@ -353,7 +240,7 @@ static void test_quota_runs_out(void)
 	int i;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	script("{\"default\": {\"status\": 503, \"ec2_error\": \"Unavailable\"}}");
+	flaky_script("{\"default\": {\"status\": 503, \"ec2_error\": \"Unavailable\"}}");
 	for (i = 0; i < 25; i++) {
 		CU_ASSERT_EQUAL(describe_vpcs(&out, c, &err), FUGUE_ERETRY);
 		if (err.attempts == 5)
@@ -364,7 +251,7 @@ static void test_quota_runs_out(void)
 		CU_ASSERT_EQUAL(describe_vpcs(&out, c, &err), FUGUE_ERETRY);
 		CU_ASSERT_EQUAL(err.attempts, 1);
 	}
-	list = recorded();
+	list = flaky_recorded();
 	CU_ASSERT_EQUAL(json_object_array_length(list), 25 * 5 + 3);
 	json_object_put(list);
 	/* a fresh client has a fresh quota */
@@ -384,25 +271,25 @@ static void test_lambda_too_many_requests(void)
 	fugue_aws_error err;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	script("{\"steps\": [{\"count\": 2, \"status\": 429, "
+	flaky_script("{\"steps\": [{\"count\": 2, \"status\": 429, "
 	       "\"json_error\": \"TooManyRequestsException\", \"message\": \"Rate exceeded\"}],"
 	       " \"default\": {\"status\": 200, \"headers\": {\"Content-Type\": \"application/json\"},"
 	       " \"body\": \"{\\\"Functions\\\": [{\\\"FunctionName\\\": \\\"f1\\\"}]}\"}}");
 	CU_ASSERT_EQUAL(list_functions(&out, c, &err), 0);
 	CU_ASSERT_EQUAL(err.attempts, 3);
-	CU_ASSERT_STRING_EQUAL(fugue_aws_get_string(out, "Functions.0.FunctionName"), "f1");
+	ASSERT_STR(fugue_aws_get_string(out, "Functions.0.FunctionName"), "f1");
 	json_object_put(out);
 	out = NULL;
-	list = recorded();
+	list = flaky_recorded();
 	CU_ASSERT_EQUAL_FATAL(json_object_array_length(list), 3);
-	CU_ASSERT_STRING_EQUAL(member(json_object_array_get_idx(list, 0), "method"), "GET");
-	CU_ASSERT_STRING_EQUAL(member(json_object_array_get_idx(list, 2), "path"),
+	ASSERT_STR(json_member(json_object_array_get_idx(list, 0), "method"), "GET");
+	ASSERT_STR(json_member(json_object_array_get_idx(list, 2), "path"),
 	                       "/2015-03-31/functions/");
 	check_gaps(list, BASE_MS);
 	json_object_put(list);
 
 	/* throttled on every attempt: out of attempts, the code kept */
-	script("{\"default\": {\"status\": 429, \"json_error\": \"TooManyRequestsException\"}}");
+	flaky_script("{\"default\": {\"status\": 429, \"json_error\": \"TooManyRequestsException\"}}");
 	CU_ASSERT_EQUAL(list_functions(&out, c, &err), FUGUE_ERETRY);
 	CU_ASSERT_PTR_NULL(out);
 	CU_ASSERT_EQUAL(err.attempts, 3);
