@@ -1,0 +1,1 @@
+/* compiler.c - not written yet. */

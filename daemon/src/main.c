@@ -1,0 +1,5 @@
+/* main.c - conductord; not written yet. */
+int main(void)
+{
+	return 0;
+}
