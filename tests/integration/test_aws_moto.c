@@ -25,6 +25,7 @@ static const char TRUST_POLICY[] =
 
 static fugue_aws_client *client;
 
+
 static int open_client(void)
 {
 	fugue_aws_config config = FUGUE_AWS_CONFIG_INIT;
@@ -476,11 +477,38 @@ static void test_lambda_not_found(void)
 	CU_ASSERT(strlen(err.message) > 0);
 }
 
+/* --- JSON 1.0: DynamoDB (for the later shared state store) ------------------ */
+
+static void test_dynamodb(void)
+{
+	struct json_object *out = NULL;
+	fugue_aws_error err;
+
+	CU_ASSERT_EQUAL_FATAL(call(&out, "dynamodb", "CreateTable",
+	                           J("{\"TableName\":\"fugue-state\",\"BillingMode\":\"PAY_PER_REQUEST\","
+	                             "\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"}],"
+	                             "\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}]}"),
+	                           &err), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_aws_get_string(out, "TableDescription.TableName")),
+	                       "fugue-state");
+	json_object_put(out);
+	CU_ASSERT_EQUAL_FATAL(call(&out, "dynamodb", "ListTables", NULL, &err), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_aws_get_string(out, "TableNames.0")), "fugue-state");
+	json_object_put(out);
+
+	CU_ASSERT_EQUAL(call(&out, "dynamodb", "DescribeTable", J("{\"TableName\":\"missing\"}"), &err),
+	                FUGUE_ENOTFOUND);
+	CU_ASSERT_STRING_EQUAL(err.code, "ResourceNotFoundException");
+	CU_ASSERT_EQUAL(err.http_status, 400);
+	CU_ASSERT(strlen(err.request_id) > 0);
+}
+
 int fugue_test_register(void)
 {
 	CU_pSuite ec2 = CU_add_suite("ec2", open_client, close_client);
 	CU_pSuite query = CU_add_suite("query", open_client, close_client);
 	CU_pSuite lambda = CU_add_suite("lambda", open_client, close_client);
+	CU_pSuite json = CU_add_suite("json", open_client, close_client);
 
 	CU_add_test(ec2, "create, tag and filter", test_ec2_create_and_filter);
 	CU_add_test(ec2, "not found", test_ec2_not_found);
@@ -493,5 +521,6 @@ int fugue_test_register(void)
 	CU_add_test(query, "elb not found", test_elb_not_found);
 	CU_add_test(lambda, "create and list", test_lambda);
 	CU_add_test(lambda, "not found", test_lambda_not_found);
+	CU_add_test(json, "dynamodb", test_dynamodb);
 	return 0;
 }

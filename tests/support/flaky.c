@@ -16,11 +16,6 @@
 char flaky_base_url[64];
 static pid_t server_pid = -1;
 
-const char *fugue_test_nn(const char *s)
-{
-	return s ? s : "(null)";
-}
-
 static void exec_server(int out_fd)
 {
 	const char *tools = getenv("FUGUE_TEST_TOOLS");

@@ -19,6 +19,11 @@ const char *fugue_test_require_env(const char *name, const char *why)
 	return v;
 }
 
+const char *fugue_test_nn(const char *s)
+{
+	return s ? s : "(null)";
+}
+
 char *fugue_test_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");

@@ -17,6 +17,10 @@ int fugue_test_register(void);
  * never passes by skipping: the process exits 1 with the message on stderr. */
 const char *fugue_test_require_env(const char *name, const char *why);
 
+/* S, or "(null)": CUnit's string assertions crash on NULL, and a missing
+ * value must fail the assertion instead. */
+const char *fugue_test_nn(const char *s);
+
 /* A fresh temporary directory (mkdtemp under TMPDIR), removed recursively
  * by fugue_test_rmtree(). Returns a malloc'd path. */
 char *fugue_test_tmpdir(void);
