@@ -29,7 +29,9 @@ typedef struct fugue_planner_info {
 } fugue_planner_info;
 
 /* An empty registry whose planners will get HOST (borrowed; must outlive
- * the registry). Returns 0 or FUGUE_ENOMEM. */
+ * the registry). HOST may be NULL (listing planners): their init() then
+ * gets a bare host that logs, never cancels and knows no declarations.
+ * Returns 0 or FUGUE_ENOMEM. */
 int fugue_registry_new(fugue_registry **out, const fugue_host *host);
 
 /* Loads every *.so in DIR (sorted by name, so the result does not depend on

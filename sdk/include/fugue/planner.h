@@ -299,6 +299,11 @@ typedef struct fugue_planner {
 /* The entry point every planner exports. Returns a pointer to static data. */
 typedef const fugue_planner *(*fugue_planner_entry_fn)(void);
 
+/* Declared here so that a planner defining it compiles cleanly under
+ * -Wmissing-prototypes; its name carries the ABI major (see
+ * FUGUE_PLANNER_ENTRY_SYMBOL). */
+FUGUE_PLANNER_EXPORT const fugue_planner *fugue_planner_entry_v1(void);
+
 #ifdef __cplusplus
 }
 #endif
