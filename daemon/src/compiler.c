@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "file_util.h"
 #include "fugue/common.h"
 #include "host.h"
 #include "yaml_doc.h"
@@ -1540,48 +1541,12 @@ int fugue_compile_buffer(fugue_composition **out, fugue_diags *diags,
 	return 0;
 }
 
-static int read_all(const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *m;
-	char chunk[65536];
-	size_t n;
-	int err = 0;
-
-	if (!f)
-		return errno;
-	m = open_memstream(&buf, &size);
-	if (!m) {
-		fclose(f);
-		return ENOMEM;
-	}
-	for (;;) {
-		n = fread(chunk, 1, sizeof(chunk), f);
-		if (n == 0)
-			break;
-		fwrite(chunk, 1, n, m);
-	}
-	if (ferror(f))
-		err = errno ? errno : EIO;
-	fclose(f);
-	fclose(m);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*text = buf;
-	*len = size;
-	return 0;
-}
-
 int fugue_compile_file(fugue_composition **out, fugue_diags *diags,
                        const fugue_compile_options *opts, const char *path)
 {
 	char *text = NULL;
 	size_t len = 0;
-	int err = read_all(path, &text, &len);
+	int err = fugue_read_file(&text, &len, path);
 	int rc;
 
 	*out = NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fugue/log.h"
 
 /* --- cancellation --------------------------------------------------------- */
@@ -212,20 +213,6 @@ static void host_log(fugue_ctx *ctx, fugue_log_level level, const char *fmt, ...
 	free(msg);
 }
 
-static struct timespec deadline_after(long ms)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
 /* Without a cancel object there is nothing to wake us: a plain nanosleep. */
 static int plain_sleep(long ms)
 {
@@ -247,7 +234,7 @@ static int host_sleep(fugue_ctx *ctx, long ms)
 		ms = 0;
 	if (!c)
 		return plain_sleep(ms);
-	deadline = deadline_after(ms);
+	deadline = fugue_clock_deadline(ms);
 	pthread_mutex_lock(&c->mutex);
 	while (!atomic_load(&c->cancelled) && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&c->cond, &c->mutex, &deadline);

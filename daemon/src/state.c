@@ -22,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "fugue/log.h"
 
 #define DB_NAME "conductor.db"
@@ -124,14 +125,6 @@ static void set_diag(fugue_state_diag *diag, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(diag->message, sizeof(diag->message), fmt, ap);
 	va_end(ap);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void lock(fugue_state *st)
@@ -989,7 +982,7 @@ int fugue_state_process_create(char out[FUGUE_FID_SIZE], fugue_state *st,
                                fugue_state_diag *diag)
 {
 	char fid[FUGUE_FID_SIZE];
-	int64_t now = now_ms();
+	int64_t now = fugue_clock_wall_ms();
 	int rc;
 
 	if (spec == NULL || spec->source == NULL) {
@@ -1081,7 +1074,7 @@ static int update_process(fugue_state *st, const char *fid, const char *sql, con
 int fugue_state_process_set_alias(fugue_state *st, const char *fid, const char *alias,
                                   fugue_state_diag *diag)
 {
-	const arg a[] = { TEXT(fid), TEXT(alias), INT(now_ms()) };
+	const arg a[] = { TEXT(fid), TEXT(alias), INT(fugue_clock_wall_ms()) };
 	int rc = check_alias(alias, diag);
 
 	if (rc != 0)
@@ -1095,7 +1088,7 @@ int fugue_state_process_set_state(fugue_state *st, const char *fid, fugue_proces
                                   const char *message, fugue_state_diag *diag)
 {
 	const char *name = fugue_process_state_name(state);
-	const arg a[] = { TEXT(fid), TEXT(name), TEXT(message), INT(now_ms()) };
+	const arg a[] = { TEXT(fid), TEXT(name), TEXT(message), INT(fugue_clock_wall_ms()) };
 
 	if (strcmp(name, "?") == 0) {
 		set_diag(diag, "unknown process state %d", (int)state);
@@ -1109,7 +1102,7 @@ int fugue_state_process_set_state(fugue_state *st, const char *fid, fugue_proces
 int fugue_state_process_set_message(fugue_state *st, const char *fid, const char *message,
                                     fugue_state_diag *diag)
 {
-	const arg a[] = { TEXT(fid), TEXT(message), INT(now_ms()) };
+	const arg a[] = { TEXT(fid), TEXT(message), INT(fugue_clock_wall_ms()) };
 
 	return update_process(st, fid, "UPDATE processes SET message = ?2, updated_ms = ?3 "
 	                      "WHERE fid = ?1", a, NELEM(a), "set process message", diag);
@@ -1118,7 +1111,7 @@ int fugue_state_process_set_message(fugue_state *st, const char *fid, const char
 int fugue_state_process_set_lock(fugue_state *st, const char *fid, int on,
                                  fugue_state_diag *diag)
 {
-	const arg a[] = { TEXT(fid), INT(on != 0), INT(now_ms()) };
+	const arg a[] = { TEXT(fid), INT(on != 0), INT(fugue_clock_wall_ms()) };
 
 	return update_process(st, fid, "UPDATE processes SET locked = ?2, updated_ms = ?3 "
 	                      "WHERE fid = ?1", a, NELEM(a), "set lock", diag);
@@ -1127,7 +1120,7 @@ int fugue_state_process_set_lock(fugue_state *st, const char *fid, int on,
 int fugue_state_process_set_enforcement(fugue_state *st, const char *fid, int on,
                                         fugue_state_diag *diag)
 {
-	const arg a[] = { TEXT(fid), INT(on != 0), INT(now_ms()) };
+	const arg a[] = { TEXT(fid), INT(on != 0), INT(fugue_clock_wall_ms()) };
 
 	return update_process(st, fid, "UPDATE processes SET enforcement = ?2, updated_ms = ?3 "
 	                      "WHERE fid = ?1", a, NELEM(a), "set enforcement", diag);
@@ -1138,7 +1131,7 @@ int fugue_state_process_set_source(fugue_state *st, const char *fid, const char 
                                    fugue_state_diag *diag)
 {
 	const arg a[] = { TEXT(fid), TEXT(source), TEXT(source_name), TEXT(compiled),
-	                  INT(now_ms()) };
+	                  INT(fugue_clock_wall_ms()) };
 
 	if (source == NULL) {
 		set_diag(diag, "a process needs its composition source");
@@ -1259,7 +1252,7 @@ int fugue_state_resource_put(fugue_state *st, const fugue_state_resource *r,
 			TEXT(r->fid), TEXT(r->name), TEXT(r->type), TEXT(r->aws_id), TEXT(status),
 			TEXT(r->declared), TEXT(r->observed), TEXT(r->error_code),
 			TEXT(r->error_message), TEXT(r->error_request_id), TEXT(r->attributes),
-			INT(now_ms())
+			INT(fugue_clock_wall_ms())
 		};
 
 		rc = run(st, "INSERT INTO resources (fid, name, type, aws_id, status, declared, "
@@ -1435,7 +1428,7 @@ int fugue_state_history_append(int64_t *out_id, fugue_state *st, const char *fid
 	}
 	{
 		const arg who = uid == FUGUE_STATE_NO_UID ? (arg)NUL() : (arg)INT(uid);
-		const arg a[] = { TEXT(fid), INT(now_ms()), TEXT(name), who, TEXT(summary),
+		const arg a[] = { TEXT(fid), INT(fugue_clock_wall_ms()), TEXT(name), who, TEXT(summary),
 		                  TEXT(details) };
 
 		rc = run(st, "INSERT INTO history (fid, time_ms, kind, uid, summary, details) "
@@ -1527,7 +1520,7 @@ int fugue_state_journal_begin(int64_t *out_id, fugue_state *st, const char *fid,
 		return FUGUE_EINVAL;
 	}
 	{
-		const arg a[] = { TEXT(fid), TEXT(resource), TEXT(name), INT(now_ms()),
+		const arg a[] = { TEXT(fid), TEXT(resource), TEXT(name), INT(fugue_clock_wall_ms()),
 		                  TEXT(aws_id) };
 
 		rc = run(st, "INSERT INTO journal (fid, resource, action, started_ms, aws_id) "
@@ -1544,7 +1537,7 @@ int fugue_state_journal_begin(int64_t *out_id, fugue_state *st, const char *fid,
 static int journal_end_locked(fugue_state *st, int64_t id, const char *result,
                               const char *aws_id, fugue_state_diag *diag)
 {
-	const arg a[] = { INT(id), INT(now_ms()), TEXT(result), TEXT(aws_id) };
+	const arg a[] = { INT(id), INT(fugue_clock_wall_ms()), TEXT(result), TEXT(aws_id) };
 	const arg b[] = { INT(id) };
 	int64_t found = 0;
 	int changes = 0;

@@ -24,10 +24,13 @@
  * with a one-line reason (SQLite's message for FUGUE_EIO) in the optional
  * per-call DIAG. Nothing here aborts the process.
  *
- * SECRETS: nothing written through this API may contain secrets. Callers pass
- * composition text, JSON and summaries that are already redacted (sensitive
- * properties replaced by the planner schema's redaction); the store writes
- * them as given, and the file is readable by anyone who can read DIR. */
+ * SECRETS: a process's source and compiled form are kept as declared (the
+ * Conductor must be able to re-create a resource after a restart, password
+ * and all), which is why DIR is 0700 and the file 0600, like Terraform's
+ * state. Everything else written through this API - resource records,
+ * history, journal, settings - must be redacted by the caller already
+ * (fugue_redact: digests in records, masks in history); those are what
+ * status, history and --json show. The store writes what it is given. */
 #ifndef FUGUE_STATE_H
 #define FUGUE_STATE_H
 
@@ -119,7 +122,7 @@ typedef struct fugue_state_process {
 	char fid[FUGUE_FID_SIZE];
 	char *alias;               /* NULL: none */
 	fugue_process_state state;
-	char *source;              /* composition text (redacted) */
+	char *source;              /* composition text, as declared (see SECRETS above) */
 	char *source_name;         /* the file it came from; NULL when unknown */
 	char *compiled;            /* compiled form, JSON text; NULL before compiling */
 	int lock;                  /* 1: every command for it is refused */

@@ -1,0 +1,445 @@
+/* enforce.c - the enforcement loop and observation.
+ *
+ * The loop is one thread. It wakes when a pass is due (or a job ended, or a
+ * setting changed) and starts, for each process without a job:
+ *   Running   a converge pass observing the planners whose interval has
+ *             elapsed (runtime setting enforce.interval[.<planner>])
+ *   Failed    a converge of everything once its backoff has elapsed
+ *             (retry_base_ms, doubling, capped at 8 intervals)
+ *   Killing   the kill again, with the same backoff
+ * Suspended processes are left alone. The pass itself is jobs.c's.
+ *
+ * Observation asks each planner about many resources at once: one
+ * observe() per type and region with every resource of the process of that
+ * type - by recorded id, or by the fugue:fid / fugue:resource tags when no
+ * id was recorded (a create whose answer was lost). */
+#include "conductor_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "clock.h"
+#include "fugue/log.h"
+#include "json_util.h"
+
+/* --- observation ----------------------------------------------------------------- */
+
+/* One resource to observe. */
+struct target {
+	const char *name;          /* borrowed */
+	const char *type_name;     /* borrowed */
+	const fugue_type_ops *ops; /* borrowed from the registry */
+	void *planner_data;
+	const char *region;              /* borrowed; may be NULL */
+	const char *id;                  /* borrowed; NULL: find it by tags */
+	int declared_here;               /* declared by the composition */
+	struct json_object *declared;    /* owned: declared properties, resolved; or NULL */
+	const fugue_state_resource *rec; /* borrowed, or NULL: no record yet */
+	int batched;
+};
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Writes what observation found of T into its record (a new record when it
+ * had none: a resource adopted by its tags). */
+static void record_found(fugue_conductor *c, const char *fid, const struct target *t,
+                         const struct json_object *state)
+{
+	fugue_state_resource w;
+	struct json_object *redacted = fugue_redact_state(state, t->ops, FUGUE_REDACT_DIGEST);
+	struct json_object *id = fugue_json_member(state, "id");
+	char *observed = fugue_json_text(redacted);
+	char *attrs = fugue_json_text(fugue_json_member(state, "attributes"));
+	fugue_state_diag diag = { { 0 } };
+
+	if (t->rec) {
+		w = *t->rec;
+	} else {
+		memset(&w, 0, sizeof(w));
+		snprintf(w.fid, sizeof(w.fid), "%s", fid);
+		w.name = (char *)(uintptr_t)t->name;
+		w.type = (char *)(uintptr_t)t->type_name;
+	}
+	w.aws_id = id && json_object_is_type(id, json_type_string)
+	                   ? (char *)(uintptr_t)json_object_get_string(id)
+	                   : w.aws_id;
+	w.observed = observed;
+	w.attributes = attrs;
+	if (w.status != FUGUE_RESOURCE_FAILED)
+		w.status = FUGUE_RESOURCE_READY;
+	if (fugue_state_resource_put(c->state, &w, &diag) != 0)
+		fugue_core_log(FUGUE_LOG_ERROR, fid, t->name, "cannot record %s: %s", t->name,
+		               diag.message);
+	if (!t->rec || !t->rec->aws_id)
+		fugue_core_log(FUGUE_LOG_INFO, fid, t->name, "%s found by its tags: %s adopted",
+		               t->name, w.aws_id ? w.aws_id : "?");
+	free(observed);
+	free(attrs);
+	json_object_put(redacted);
+}
+
+/* T, known by its id, is gone: deleted outside Fugue (or by a lost delete). */
+static void record_gone(fugue_conductor *c, const char *fid, const struct target *t)
+{
+	fugue_state_resource w = *t->rec;
+
+	fugue_core_log(FUGUE_LOG_WARN, fid, t->name, "%s (%s) no longer exists", t->name, t->id);
+	if (!t->declared_here) {
+		/* Not declared any more either: nothing is left to do about it. */
+		fugue_state_resource_delete(c->state, fid, t->name, NULL);
+		return;
+	}
+	w.status = FUGUE_RESOURCE_DELETED;
+	w.aws_id = NULL;
+	w.observed = NULL;
+	w.attributes = NULL;
+	fugue_state_resource_put(c->state, &w, NULL);
+	/* Its re-creation is a new request, not a retry of the first one. */
+	fugue_state_resource_token_reset(c->state, fid, t->name, NULL);
+}
+
+static void apply_found(fugue_conductor *c, const char *fid, fugue_live *live,
+                        const struct target *t, struct json_object *state, int write)
+{
+	fugue_live_entry *e = fugue_live_ensure(live, t->name, t->type_name);
+
+	if (write)
+		record_found(c, fid, t, state);
+	if (!e) {
+		json_object_put(state);
+		return;
+	}
+	json_object_put(e->state);
+	e->state = state;
+	e->gone = 0;
+	if (e->status != FUGUE_RESOURCE_FAILED)
+		e->status = FUGUE_RESOURCE_READY;
+}
+
+static void apply_gone(fugue_conductor *c, const char *fid, fugue_live *live,
+                       const struct target *t, int write)
+{
+	fugue_live_entry *e = fugue_live_find(live, t->name);
+
+	if (write)
+		record_gone(c, fid, t);
+	if (!e)
+		return;
+	if (!t->declared_here) {
+		fugue_live_remove(live, t->name);
+		return;
+	}
+	json_object_put(e->state);
+	e->state = NULL;
+	e->gone = 1;
+	e->status = FUGUE_RESOURCE_DELETED;
+}
+
+int fugue_core_observe_batch(fugue_conductor *c, const char *fid, const fugue_type_ops *ops,
+                             void *planner_data, const char *region, fugue_observation *items,
+                             size_t n, fugue_cancel *cancel, const char *what)
+{
+	fugue_call call;
+	fugue_ctx ctx;
+	int rc;
+
+	fugue_call_init(&call);
+	call.fid = fid;
+	call.type = ops->name;
+	call.cancel = cancel;
+	fugue_call_ctx(&ctx, &call);
+	ctx.planner_data = planner_data;
+	ctx.aws = c->aws;
+	ctx.region = region;
+	rc = ops->observe(&ctx, items, n);
+	if (rc != 0)
+		fugue_core_log(FUGUE_LOG_WARN, fid, NULL, "%s %s: %s", what, ops->name,
+		               call.message ? call.message : fugue_strerror(rc));
+	fugue_call_clear(&call);
+	return rc;
+}
+
+/* One observe() call for TARGETS[IDX] (N of them, one type and region). */
+static int observe_batch(fugue_conductor *c, const char *fid, fugue_live *live,
+                         struct target *targets, const size_t *idx, size_t n, fugue_cancel *cancel,
+                         int write)
+{
+	const struct target *first = &targets[idx[0]];
+	fugue_observation *items = calloc(n, sizeof(*items));
+	size_t i;
+	int rc;
+
+	if (!items)
+		return FUGUE_ENOMEM;
+	for (i = 0; i < n; i++) {
+		items[i].resource = targets[idx[i]].name;
+		items[i].id = targets[idx[i]].id;
+		items[i].declared = targets[idx[i]].declared;
+		items[i].status = FUGUE_EIO;
+	}
+	rc = fugue_core_observe_batch(c, fid, first->ops, first->planner_data, first->region,
+	                              items, n, cancel, "observe");
+	for (i = 0; i < n; i++) {
+		const struct target *t = &targets[idx[i]];
+
+		if (rc == 0 && items[i].status == 0 && items[i].state) {
+			apply_found(c, fid, live, t, items[i].state, write);
+			items[i].state = NULL;
+		} else if (rc == 0 && items[i].status == FUGUE_ENOTFOUND && t->id) {
+			apply_gone(c, fid, live, t, write);
+		} else if (rc == 0 && items[i].status != 0 && items[i].status != FUGUE_ENOTFOUND) {
+			fugue_core_log(FUGUE_LOG_WARN, fid, t->name, "observe %s: %s", t->name,
+			               fugue_strerror(items[i].status));
+			if (rc == 0)
+				rc = items[i].status;
+		}
+		json_object_put(items[i].state);
+	}
+	free(items);
+	return rc;
+}
+
+static int wanted(const fugue_conductor *c, const unsigned char *due, const char *type)
+{
+	int k;
+
+	if (!due)
+		return 1;
+	k = fugue_core_planner_of(c, type);
+	return k >= 0 && due[k];
+}
+
+/* Fills TARGETS from the records and the declaration; returns how many. */
+static size_t gather(fugue_conductor *c, struct target *targets, const fugue_state_resource *recs,
+                     size_t nrecs, const fugue_composition *comp, const fugue_live *live,
+                     const unsigned char *due)
+{
+	const char *region = comp && comp->region ? comp->region : fugue_core_default_region(c);
+	size_t n = 0;
+	size_t i;
+
+	for (i = 0; i < nrecs; i++) {
+		const fugue_resource *d = comp ? fugue_composition_find(comp, recs[i].name) : NULL;
+		struct target *t = &targets[n];
+
+		/* Known gone: nothing to ask about until it is created again. */
+		if (recs[i].status == FUGUE_RESOURCE_DELETED || !wanted(c, due, recs[i].type))
+			continue;
+		t->ops = fugue_registry_type(c->registry, recs[i].type, &t->planner_data);
+		if (!t->ops)
+			continue;
+		t->name = recs[i].name;
+		t->type_name = recs[i].type;
+		t->region = d && d->region ? d->region : region;
+		t->id = recs[i].aws_id;
+		t->rec = &recs[i];
+		t->declared_here = d != NULL;
+		if (d)
+			fugue_resolve_refs(&t->declared, NULL, d->props, live);
+		n++;
+	}
+	for (i = 0; comp && i < comp->nresources; i++) {
+		const fugue_resource *d = &comp->resources[i];
+		struct target *t = &targets[n];
+		size_t k;
+
+		for (k = 0; k < nrecs && strcmp(recs[k].name, d->name) != 0; k++)
+			;
+		if (k < nrecs || !d->type || !wanted(c, due, d->type_name))
+			continue;
+		t->ops = fugue_registry_type(c->registry, d->type_name, &t->planner_data);
+		if (!t->ops)
+			continue;
+		t->name = d->name;
+		t->type_name = d->type_name;
+		t->region = d->region ? d->region : region;
+		t->declared_here = 1;
+		fugue_resolve_refs(&t->declared, NULL, d->props, live);
+		n++;
+	}
+	return n;
+}
+
+int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composition *comp,
+                       fugue_live *live, const unsigned char *due, fugue_cancel *cancel, int write)
+{
+	fugue_state_resource *recs = NULL;
+	struct target *targets = NULL;
+	size_t *idx = NULL;
+	size_t nrecs = 0;
+	size_t n;
+	size_t i;
+	size_t j;
+	size_t k;
+	int first_err = 0;
+	int rc;
+
+	rc = fugue_state_resource_list(&recs, &nrecs, c->state, fid, NULL);
+	if (rc != 0)
+		return rc;
+	n = nrecs + (comp ? comp->nresources : 0);
+	targets = calloc(n ? n : 1, sizeof(*targets));
+	idx = calloc(n ? n : 1, sizeof(*idx));
+	if (!targets || !idx) {
+		free(targets);
+		free(idx);
+		fugue_state_resource_list_free(recs, nrecs);
+		return FUGUE_ENOMEM;
+	}
+	n = gather(c, targets, recs, nrecs, comp, live, due);
+	for (i = 0; i < n; i++) {
+		if (targets[i].batched)
+			continue;
+		if (fugue_cancel_is_set(cancel)) {
+			first_err = first_err ? first_err : FUGUE_ECANCELED;
+			break;
+		}
+		k = 0;
+		for (j = i; j < n; j++) {
+			if (!targets[j].batched && targets[j].ops == targets[i].ops &&
+			    same_str(targets[j].region, targets[i].region)) {
+				targets[j].batched = 1;
+				idx[k++] = j;
+			}
+		}
+		rc = observe_batch(c, fid, live, targets, idx, k, cancel, write);
+		if (rc != 0 && !first_err)
+			first_err = rc;
+	}
+	for (i = 0; i < n; i++)
+		json_object_put(targets[i].declared);
+	free(targets);
+	free(idx);
+	fugue_state_resource_list_free(recs, nrecs);
+	return first_err;
+}
+
+/* --- the loop -------------------------------------------------------------------- */
+
+static void start_job(fugue_conductor *c, fugue_proc *p, fugue_job_kind kind, const char *trigger,
+                      unsigned char *due)
+{
+	fugue_job *job = fugue_core_job_new(c, p, kind, trigger, FUGUE_STATE_NO_UID, NULL);
+
+	if (!job) {
+		free(due);
+		return;
+	}
+	job->due = due;
+	fugue_core_job_start(c, job);
+}
+
+/* A Running process: the planners due now, or NULL (then *NEXT is pulled
+ * in to the earliest one due later). c->mu held. */
+static unsigned char *due_planners(fugue_conductor *c, fugue_proc *p, int64_t now, int64_t *next)
+{
+	unsigned char *due = NULL;
+	size_t i;
+
+	for (i = 0; p->uses && i < c->nplanners; i++) {
+		if (!p->uses[i])
+			continue;
+		if (p->next_due_ms[i] > now) {
+			if (p->next_due_ms[i] < *next)
+				*next = p->next_due_ms[i];
+			continue;
+		}
+		if (!due && !(due = calloc(c->nplanners, 1)))
+			return NULL;
+		due[i] = 1;
+	}
+	return due;
+}
+
+/* Starts what is due; returns when the loop should look again. c->mu held. */
+static int64_t tick(fugue_conductor *c, int64_t now)
+{
+	int64_t next = now + 1000;
+	unsigned char *due;
+	fugue_proc *p;
+
+	for (p = c->procs; p && !c->stopping; p = p->next) {
+		if (p->jobs)
+			continue;
+		switch (p->state) {
+		case FUGUE_PROCESS_RUNNING:
+			due = due_planners(c, p, now, &next);
+			if (due)
+				start_job(c, p, FUGUE_JOB_CONVERGE, "enforce", due);
+			break;
+		case FUGUE_PROCESS_FAILED:
+		case FUGUE_PROCESS_KILLING:
+			if (p->retry_at_ms > now) {
+				if (p->retry_at_ms < next)
+					next = p->retry_at_ms;
+				break;
+			}
+			/* Backoff elapsed (or no job has tried yet since the start). */
+			start_job(c, p,
+			          p->state == FUGUE_PROCESS_FAILED ? FUGUE_JOB_CONVERGE
+			                                           : FUGUE_JOB_KILL,
+			          "retry", NULL);
+			break;
+		default:
+			break;
+		}
+	}
+	return next;
+}
+
+static void *enforcer_main(void *arg)
+{
+	fugue_conductor *c = arg;
+	struct timespec deadline;
+	int64_t now;
+	int64_t next;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stopping) {
+		now = fugue_clock_wall_ms();
+		next = tick(c, now);
+		if (c->stopping)
+			break;
+		deadline = fugue_clock_deadline(next > now ? (long)(next - now) : 1);
+		pthread_cond_timedwait(&c->wake, &c->mu, &deadline);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int fugue_core_enforcer_start(fugue_conductor *c)
+{
+	int err;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->enforcer_running) {
+		pthread_mutex_unlock(&c->mu);
+		return 0;
+	}
+	err = pthread_create(&c->enforcer, NULL, enforcer_main, c);
+	if (err == 0)
+		c->enforcer_running = 1;
+	pthread_mutex_unlock(&c->mu);
+	return err == 0 ? 0 : FUGUE_ENOMEM;
+}
+
+void fugue_core_enforcer_stop(fugue_conductor *c)
+{
+	int running;
+
+	pthread_mutex_lock(&c->mu);
+	running = c->enforcer_running;
+	c->enforcer_running = 0;
+	pthread_cond_broadcast(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+	if (running)
+		pthread_join(c->enforcer, NULL);
+}
