@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -218,55 +219,115 @@ static void add(struct json_object *o, const char *key, struct json_object *v)
 	json_object_object_add(o, key, v);
 }
 
+/* The first event of a job someone waits for, so that the client can show
+ * the FID at once: {"fid", "alias", "job"}. Sent with c->mu held, right
+ * after the job started: its thread needs c->mu before it sends anything,
+ * so nothing of the job can come first. */
+static void accepted(fugue_reply *reply, const char *fid, const char *alias, const char *job)
+{
+	struct json_object *d = json_object_new_object();
+
+	add(d, "fid", json_object_new_string(fid));
+	add(d, "alias", fugue_core_str_json(alias));
+	add(d, "job", json_object_new_string(job));
+	fugue_reply_event(reply, "accepted", d);
+	json_object_put(d);
+}
+
+/* The names RESOURCE references in COMPILED (the stored composition,
+ * parsed; may be NULL), as a new array; [] when none or not declared. */
+static struct json_object *depends_on(struct json_object *compiled, const char *resource)
+{
+	struct json_object *out = json_object_new_array();
+	struct json_object *list = NULL;
+	size_t i;
+	size_t k;
+
+	if (!compiled || !json_object_object_get_ex(compiled, "resources", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		return out;
+	for (i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *r = json_object_array_get_idx(list, i);
+		struct json_object *name = NULL;
+		struct json_object *deps = NULL;
+
+		if (!json_object_object_get_ex(r, "name", &name) ||
+		    !json_object_is_type(name, json_type_string) ||
+		    strcmp(json_object_get_string(name), resource) != 0)
+			continue;
+		if (!json_object_object_get_ex(r, "deps", &deps) ||
+		    !json_object_is_type(deps, json_type_array))
+			break;
+		for (k = 0; k < json_object_array_length(deps); k++) {
+			struct json_object *d = json_object_array_get_idx(deps, k);
+
+			json_object_array_add(out, json_object_get(d));
+		}
+		break;
+	}
+	return out;
+}
+
+/* The resource's recorded drift, [] when none. */
+static struct json_object *drift_json(const char *text)
+{
+	struct json_object *d = fugue_core_parse_json(text);
+
+	if (d && json_object_is_type(d, json_type_array))
+		return d;
+	json_object_put(d);
+	return json_object_new_array();
+}
+
+/* One resource of `status PROCESS`. */
+static struct json_object *resource_json(const fugue_state_resource *rec,
+                                         struct json_object *compiled)
+{
+	struct json_object *r = json_object_new_object();
+
+	add(r, "name", fugue_core_str_json(rec->name));
+	add(r, "type", fugue_core_str_json(rec->type));
+	add(r, "id", fugue_core_str_json(rec->aws_id));
+	add(r, "status", json_object_new_string(fugue_resource_status_name(rec->status)));
+	add(r, "error",
+	    fugue_core_str_json(rec->error_message ? rec->error_message : rec->error_code));
+	add(r, "errorCode", fugue_core_str_json(rec->error_code));
+	add(r, "requestId", fugue_core_str_json(rec->error_request_id));
+	add(r, "attributes", fugue_core_parse_json(rec->attributes));
+	add(r, "updated", fugue_core_time_json(rec->updated_ms));
+	add(r, "lastObserved", fugue_core_time_json(rec->last_observed_ms));
+	add(r, "drift", drift_json(rec->drift));
+	add(r, "dependsOn", depends_on(compiled, rec->name));
+	return r;
+}
+
 /* {"fid", "alias", "state", "lock", "enforcement", "created", "updated",
  * "message", "drift", "lastEnforced"} plus resources, as a list (DETAILED)
- * or counts. */
+ * or counts. Everything comes from the store, so a restart loses none of
+ * it. */
 static struct json_object *process_json(fugue_conductor *c, const fugue_state_process *p,
                                         int detailed)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *list = json_object_new_array();
 	struct json_object *counts = json_object_new_object();
+	struct json_object *compiled = detailed ? fugue_core_parse_json(p->compiled) : NULL;
 	fugue_state_resource *recs = NULL;
 	size_t n = 0;
 	size_t ready = 0;
 	size_t i;
-	int64_t last = 0;
-	long drift = 0;
-	fugue_proc *t;
 
-	pthread_mutex_lock(&c->mu);
-	t = fugue_core_proc_find(c, p->fid);
-	if (t) {
-		last = t->last_enforced_ms;
-		drift = t->drift;
-	}
-	pthread_mutex_unlock(&c->mu);
 	fugue_state_resource_list(&recs, &n, c->state, p->fid, NULL);
 	for (i = 0; i < n; i++) {
-		struct json_object *r;
 
 		ready += recs[i].status == FUGUE_RESOURCE_READY;
-		if (!detailed)
-			continue;
-		r = json_object_new_object();
-		add(r, "name", fugue_core_str_json(recs[i].name));
-		add(r, "type", fugue_core_str_json(recs[i].type));
-		add(r, "id", fugue_core_str_json(recs[i].aws_id));
-		add(r, "status",
-		    json_object_new_string(fugue_resource_status_name(recs[i].status)));
-		add(r, "error",
-		    fugue_core_str_json(recs[i].error_message ? recs[i].error_message
-		                                              : recs[i].error_code));
-		add(r, "errorCode", fugue_core_str_json(recs[i].error_code));
-		add(r, "requestId", fugue_core_str_json(recs[i].error_request_id));
-		add(r, "attributes", fugue_core_parse_json(recs[i].attributes));
-		add(r, "updated", fugue_core_time_json(recs[i].updated_ms));
-		json_object_array_add(list, r);
+		if (detailed)
+			json_object_array_add(list, resource_json(&recs[i], compiled));
 	}
 	add(counts, "ready", json_object_new_int64((int64_t)ready));
 	add(counts, "total", json_object_new_int64((int64_t)n));
 	fugue_state_resource_list_free(recs, n);
+	json_object_put(compiled);
 	add(o, "fid", json_object_new_string(p->fid));
 	add(o, "alias", fugue_core_str_json(p->alias));
 	add(o, "state", json_object_new_string(fugue_process_state_name(p->state)));
@@ -276,8 +337,8 @@ static struct json_object *process_json(fugue_conductor *c, const fugue_state_pr
 	add(o, "updated", fugue_core_time_json(p->updated_ms));
 	add(o, "message", fugue_core_str_json(p->message));
 	add(o, "sourceName", fugue_core_str_json(p->source_name));
-	add(o, "drift", json_object_new_int64(drift));
-	add(o, "lastEnforced", fugue_core_time_json(last));
+	add(o, "drift", json_object_new_int64(p->drift));
+	add(o, "lastEnforced", fugue_core_time_json(p->last_enforced_ms));
 	if (detailed) {
 		add(o, "resources", list);
 		add(o, "counts", counts);
@@ -390,13 +451,19 @@ static void cmd_ping(fugue_conductor *c, const fugue_request *req, fugue_reply *
 {
 	static const char *const allowed[] = { NULL };
 	struct json_object *r;
+	struct json_object *me;
 
-	(void)c;
 	if (check_args(req, reply, allowed) != 0)
 		return;
+	me = json_object_new_object();
+	add(me, "version", json_object_new_string(FUGUE_VERSION));
+	add(me, "protocol", json_object_new_int(FUGUE_PROTOCOL_VERSION));
+	add(me, "pid", json_object_new_int64((int64_t)getpid()));
+	add(me, "started", fugue_core_time_json(c->started_ms));
 	r = json_object_new_object();
 	add(r, "version", json_object_new_string(FUGUE_VERSION));
 	add(r, "protocol", json_object_new_int(FUGUE_PROTOCOL_VERSION));
+	add(r, "conductor", me);
 	fugue_reply_ok(reply, r);
 	json_object_put(r);
 }
@@ -479,6 +546,8 @@ static void run_start(fugue_conductor *c, const fugue_request *req, fugue_reply 
 	if (p)
 		job = fugue_core_job_new(c, p, FUGUE_JOB_RUN, "run", req->uid, wait ? reply : NULL);
 	rc = job ? fugue_core_job_start(c, job) : FUGUE_ENOMEM;
+	if (rc == 0 && wait)
+		accepted(reply, fid, alias, "run");
 	pthread_mutex_unlock(&c->mu);
 	if (rc != 0) {
 		fugue_state_process_set_state(c->state, fid, FUGUE_PROCESS_FAILED,
@@ -625,6 +694,8 @@ static void update_start(fugue_conductor *c, const fugue_request *req, fugue_rep
 	}
 	if (job)
 		rc = fugue_core_job_start(c, job);
+	if (job && rc == 0 && wait)
+		accepted(reply, p->fid, p->alias, "update");
 	if (t)
 		fugue_core_proc_unref(c, t);
 	pthread_mutex_unlock(&c->mu);
@@ -898,6 +969,8 @@ static void cmd_resume(fugue_conductor *c, const fugue_request *req, fugue_reply
 			rc = fugue_core_job_start(c, job);
 		else
 			fugue_core_job_discard(job);
+		if (rc == 0 && wait && !dry)
+			accepted(reply, p.fid, p.alias, "resume");
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (busy)
@@ -988,6 +1061,8 @@ static void cmd_kill(fugue_conductor *c, const fugue_request *req, fugue_reply *
 			t->state = FUGUE_PROCESS_KILLING;
 			t->failures = 0;
 			rc = fugue_core_job_start(c, job);
+			if (rc == 0 && wait)
+				accepted(reply, p.fid, p.alias, "kill");
 		} else {
 			fugue_core_job_discard(job);
 		}

@@ -789,6 +789,7 @@ int fugue_conductor_open(fugue_conductor **out, const fugue_conductor_config *cf
 		return FUGUE_ENOMEM;
 	init_sync(c);
 	take_config(c, cfg);
+	c->started_ms = fugue_clock_wall_ms();
 	c->base_log_level =
 	        cfg->log_level > 0 ? (fugue_log_level)cfg->log_level : fugue_log_get_level();
 	c->state_dir = strdup(cfg->state_dir);

@@ -100,8 +100,8 @@ typedef struct fugue_proc {
 	unsigned char *uses;       /* per planner: the process has resources of it;
 	                                    NULL until a job has looked */
 	int64_t *next_due_ms;      /* per planner: next enforcement pass */
-	int64_t last_enforced_ms;  /* 0: never */
-	long drift;                /* drifted resources the last pass left uncorrected */
+	/* When the last pass ran and the drift it left are kept in the store
+	 * (fugue_state_process_set_enforced), so that they survive a restart. */
 	unsigned int failures;     /* consecutive failed jobs, for the backoff */
 	int64_t retry_at_ms;       /* Failed, Killing: the next attempt */
 	int needs_recovery;        /* journal entries a crash left are still open */
@@ -116,6 +116,8 @@ struct fugue_conductor {
 	int report_only;
 	size_t default_concurrency;
 	long retry_base_ms;
+
+	int64_t started_ms; /* when fugue_conductor_open ran (ping) */
 
 	fugue_state *state;
 	fugue_registry *registry;

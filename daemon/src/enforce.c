@@ -73,6 +73,7 @@ static void record_found(fugue_conductor *c, const char *fid, const struct targe
 	                   : w.aws_id;
 	w.observed = observed;
 	w.attributes = attrs;
+	w.last_observed_ms = fugue_clock_wall_ms();
 	if (w.status != FUGUE_RESOURCE_FAILED)
 		w.status = FUGUE_RESOURCE_READY;
 	if (fugue_state_resource_put(c->state, &w, &diag) != 0)
@@ -101,6 +102,7 @@ static void record_gone(fugue_conductor *c, const char *fid, const struct target
 	w.aws_id = NULL;
 	w.observed = NULL;
 	w.attributes = NULL;
+	w.last_observed_ms = fugue_clock_wall_ms();
 	fugue_state_resource_put(c->state, &w, NULL);
 	/* Its re-creation is a new request, not a retry of the first one. */
 	fugue_state_resource_token_reset(c->state, fid, t->name, NULL);

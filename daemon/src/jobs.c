@@ -41,6 +41,9 @@ struct work {
 	char **snap_names;
 	fugue_resource_status *snap_status;
 	size_t nsnap;
+	/* Converge: {resource: [{property, declared, actual, action, reason}]},
+	 * the drift this pass found (masked by the plan). */
+	struct json_object *drift_by;
 };
 
 static void add(struct json_object *o, const char *key, struct json_object *v)
@@ -83,6 +86,7 @@ static void work_clear(struct work *w)
 	if (w->executed)
 		fugue_exec_result_clear(&w->res);
 	json_object_put(w->errors);
+	json_object_put(w->drift_by);
 	for (i = 0; i < w->nsnap; i++)
 		free(w->snap_names[i]);
 	free(w->snap_names);
@@ -511,6 +515,32 @@ static void settle_records(struct work *w)
 
 /* --- run, update ----------------------------------------------------------------- */
 
+/* A run or update that converged left no drift: every resource matches the
+ * declaration now. The time of the last enforcement pass stays. */
+static void clear_drift(struct work *w)
+{
+	fugue_state *st = w->c->state;
+	fugue_state_resource *recs = NULL;
+	size_t n = 0;
+	size_t i;
+	int rc = fugue_state_tx_begin(st, NULL);
+
+	if (rc != 0)
+		return;
+	rc = fugue_state_resource_list(&recs, &n, st, w->fid, NULL);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (recs[i].drift)
+			rc = fugue_state_resource_set_drift(st, w->fid, recs[i].name, NULL, NULL);
+	}
+	fugue_state_resource_list_free(recs, n);
+	if (rc == 0 && w->rec.drift)
+		rc = fugue_state_process_set_enforced(st, w->fid, w->rec.last_enforced_ms, 0, NULL);
+	if (rc == 0)
+		fugue_state_tx_commit(st, NULL);
+	else
+		fugue_state_tx_rollback(st, NULL);
+}
+
 static void job_apply(fugue_job *job)
 {
 	fugue_history_kind kind =
@@ -548,6 +578,7 @@ static void job_apply(fugue_job *job)
 	done_summary(did, sizeof(did), &w);
 	if (rc == 0) {
 		settle_records(&w);
+		clear_drift(&w);
 		st = conclude_state(&w, FUGUE_PROCESS_RUNNING, "SUCCEEDED");
 		line(summary, sizeof(summary), "%s: SUCCEEDED (%s)", job->trigger, did);
 		history(&w, kind, summary, NULL);
@@ -621,17 +652,36 @@ static int is_drift(const struct work *w, const fugue_action *a)
 	return before == FUGUE_RESOURCE_READY || before == FUGUE_RESOURCE_DELETED;
 }
 
-static void add_drift_item(struct json_object *items, const fugue_action *a, const fugue_change *ch)
+/* {property, declared, actual, action, reason} of one drifted property
+ * (property null: the resource itself, gone). */
+static struct json_object *drift_json(const fugue_action *a, const fugue_change *ch)
 {
 	struct json_object *d = json_object_new_object();
 
-	add(d, "resource", json_object_new_string(a->resource));
-	add(d, "type", fugue_core_str_json(a->type));
 	add(d, "property", ch ? json_object_new_string(ch->property) : NULL);
 	add(d, "declared", ch && ch->declared ? json_object_get(ch->declared) : NULL);
 	add(d, "actual", ch && ch->actual ? json_object_get(ch->actual) : NULL);
 	add(d, "action", json_object_new_string(fugue_action_kind_name(a->kind)));
 	add(d, "reason", fugue_core_str_json(a->reason));
+	return d;
+}
+
+/* One drift item for history (ITEMS, with the resource and its type) and
+ * for the resource's record (W->drift_by). */
+static void add_drift_item(struct work *w, struct json_object *items, const fugue_action *a,
+                           const fugue_change *ch)
+{
+	struct json_object *d = drift_json(a, ch);
+	struct json_object *list = NULL;
+
+	if (w->drift_by && !json_object_object_get_ex(w->drift_by, a->resource, &list)) {
+		list = json_object_new_array();
+		add(w->drift_by, a->resource, list);
+	}
+	if (list)
+		json_object_array_add(list, drift_json(a, ch));
+	add(d, "resource", json_object_new_string(a->resource));
+	add(d, "type", fugue_core_str_json(a->type));
 	json_object_array_add(items, d);
 }
 
@@ -654,9 +704,9 @@ static size_t collect_drift(struct work *w, struct json_object *items, int corre
 		if (planner_due(w, a->type)) {
 			drifted++;
 			if (a->nchanges == 0)
-				add_drift_item(items, a, NULL);
+				add_drift_item(w, items, a, NULL);
 			for (k = 0; k < a->nchanges; k++)
-				add_drift_item(items, a, &a->changes[k]);
+				add_drift_item(w, items, a, &a->changes[k]);
 			if (correct)
 				continue;
 		}
@@ -716,18 +766,89 @@ static void converge_dry(struct work *w)
 	json_object_put(r);
 }
 
-/* After a pass: when it ran, how much drift it left, when its planners are
- * due again. */
-static void account_pass(struct work *w, long uncorrected)
+/* Whether the pass corrected RESOURCE: it ran an action on it and every
+ * one succeeded. */
+static int corrected(const struct work *w, const char *resource)
+{
+	size_t i;
+	int ran = 0;
+
+	for (i = 0; w->executed && i < w->res.n; i++) {
+		if (strcmp(w->res.outcomes[i].resource, resource) != 0)
+			continue;
+		if (w->res.outcomes[i].result != 0)
+			return 0;
+		ran = 1;
+	}
+	return ran;
+}
+
+/* Stores, in one transaction, the drift each observed resource was left
+ * with (none when corrected) and the pass on the process: the count is of
+ * every resource still drifted, including those of planners this pass did
+ * not observe (they keep what their last pass found). */
+static int store_drift(struct work *w, int correct, int64_t now, long *left,
+                       fugue_state_diag *diag)
+{
+	fugue_state *st = w->c->state;
+	fugue_state_resource *recs = NULL;
+	size_t n = 0;
+	size_t i;
+	int rc;
+
+	*left = 0;
+	rc = fugue_state_tx_begin(st, diag);
+	if (rc != 0)
+		return rc;
+	rc = fugue_state_resource_list(&recs, &n, st, w->fid, diag);
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct json_object *list = NULL;
+		char *text = NULL;
+
+		if (!planner_due(w, recs[i].type)) {
+			*left += recs[i].drift && strcmp(recs[i].drift, "[]") != 0;
+			continue;
+		}
+		if (w->drift_by && json_object_object_get_ex(w->drift_by, recs[i].name, &list) &&
+		    !(correct && corrected(w, recs[i].name))) {
+			text = fugue_json_text(list);
+			if (!text)
+				rc = FUGUE_ENOMEM;
+			(*left)++;
+		}
+		if (rc == 0 && (text || recs[i].drift))
+			rc = fugue_state_resource_set_drift(st, w->fid, recs[i].name, text, diag);
+		free(text);
+	}
+	fugue_state_resource_list_free(recs, n);
+	if (rc == 0)
+		rc = fugue_state_process_set_enforced(st, w->fid, now, *left, diag);
+	if (rc != 0) {
+		fugue_state_tx_rollback(st, NULL);
+		return rc;
+	}
+	return fugue_state_tx_commit(st, diag);
+}
+
+/* After a pass: when it ran and the drift it left (kept in the store, so
+ * that `status` shows them after a restart), when its planners are due
+ * again. */
+static void account_pass(struct work *w, int correct)
 {
 	fugue_conductor *c = w->c;
 	fugue_proc *p = w->job->proc;
+	fugue_state_diag diag = { { 0 } };
 	int64_t now = fugue_clock_wall_ms();
+	long left = 0;
 	size_t i;
+	int rc = store_drift(w, correct, now, &left, &diag);
 
+	/* The process may be forgotten meanwhile (killed, released): then there
+	 * is nothing to record it on. */
+	if (rc != 0 && rc != FUGUE_ENOTFOUND)
+		fugue_core_log(FUGUE_LOG_WARN, w->fid, NULL, "cannot record the pass: %s",
+		               diag.message);
 	pthread_mutex_lock(&c->mu);
-	p->last_enforced_ms = now;
-	p->drift = uncorrected;
 	for (i = 0; i < c->nplanners; i++) {
 		if (!w->job->due || w->job->due[i])
 			p->next_due_ms[i] = now + fugue_core_interval(c, (int)i);
@@ -746,16 +867,14 @@ static int still_wanted(const struct work *w)
 
 /* The history rows of a pass: DRIFT when it found drift, and a row of its
  * own (RESUME for resume; ENFORCE when it ran retries or failed). */
-static void record_pass(struct work *w, size_t drifted, struct json_object *items, int ran, int rc,
-                        int correct)
+static void record_pass(struct work *w, size_t drifted, const char *what,
+                        struct json_object *items, int ran, int rc, int correct)
 {
 	char summary[2048];
-	char what[1024];
 	char did[256];
 
 	done_summary(did, sizeof(did), w);
 	if (drifted) {
-		drift_summary(what, sizeof(what), w);
 		if (!correct)
 			line(summary, sizeof(summary),
 			     "drift in %zu resource%s (%s): not corrected: "
@@ -786,6 +905,7 @@ static void job_converge(fugue_job *job)
 	struct json_object *items = json_object_new_array();
 	struct work w;
 	fugue_process_state st;
+	char what[1024];
 	size_t drifted;
 	int correct;
 	int ran = 0;
@@ -813,6 +933,9 @@ static void job_converge(fugue_job *job)
 		goto out;
 	}
 	correct = process_enforcement(&w);
+	w.drift_by = json_object_new_object();
+	/* Described before collect_drift() takes uncorrected drift out of the plan. */
+	drift_summary(what, sizeof(what), &w);
 	drifted = collect_drift(&w, items, correct);
 	if (drifted)
 		fugue_core_log(FUGUE_LOG_WARN, w.fid, NULL, "process %s: drift in %zu resource%s%s",
@@ -831,8 +954,8 @@ static void job_converge(fugue_job *job)
 		}
 	}
 	settle_records(&w);
-	account_pass(&w, correct && rc == 0 ? 0 : (long)drifted);
-	record_pass(&w, drifted, items, ran, rc, correct);
+	account_pass(&w, correct);
+	record_pass(&w, drifted, what, items, ran, rc, correct);
 	if (rc == 0) {
 		st = conclude_state(&w, FUGUE_PROCESS_RUNNING,
 		                    ran || w.rec.state == FUGUE_PROCESS_FAILED ? "SUCCEEDED"

@@ -12,10 +12,10 @@
 
 #include "fugue/common.h"
 #include "json_util.h"
+#include "plan_print.h"
 #include "yaml_doc.h"
 
 #define MASKED "(sensitive)"
-#define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char *const kind_names[FUGUE_ACTION_KINDS] = {
 	"none", "create", "update", "replace", "delete"
@@ -666,56 +666,18 @@ int fugue_plan_compute(fugue_plan *plan, const fugue_plan_input *in)
 
 /* --- output --------------------------------------------------------------------------------- */
 
-static void print_value(FILE *f, const struct json_object *v)
-{
-	fputs(json_object_to_json_string_ext(fugue_json_unconst(v), TEXT_FLAGS), f);
-}
-
-static void print_change(FILE *f, const fugue_action *a, const fugue_change *c)
-{
-	fprintf(f, "    %s: ", c->property);
-	if (c->actual)
-		print_value(f, c->actual);
-	else
-		fputs("(none)", f);
-	fputs(" -> ", f);
-	if (c->known_after_apply && json_object_is_type(c->declared, json_type_string))
-		fputs(json_object_get_string(c->declared), f);
-	else if (c->declared)
-		print_value(f, c->declared);
-	else
-		fputs("(unset)", f);
-	if (c->known_after_apply)
-		fputs(" (known after apply)", f);
-	if (c->forces_replacement && a->kind == FUGUE_ACTION_REPLACE)
-		fputs(" (forces replacement)", f);
-	fputc('\n', f);
-}
-
+/* The one plan renderer is the CLI's (cli/src/plan_print.c, linked into
+ * the kernel): the text is made from the plan's JSON, as `fugue` shows it. */
 void fugue_plan_print(FILE *f, const fugue_plan *plan)
 {
-	size_t i;
-	size_t j;
+	struct json_object *j = NULL;
 
-	if (fugue_plan_is_empty(plan)) {
-		fputs("No changes.\n", f);
+	if (fugue_plan_to_json(&j, plan) != 0) {
+		fputs("(out of memory)\n", f);
 		return;
 	}
-	for (i = 0; i < plan->nactions; i++) {
-		const fugue_action *a = &plan->actions[i];
-		const char *sym = fugue_action_kind_symbol(a->kind);
-
-		if (a->kind == FUGUE_ACTION_NONE)
-			continue;
-		/* "+ vpc", "-/+ subnet": one space after the symbol's mark */
-		fprintf(f, "%.*s %s (%s): %s\n", (int)strcspn(sym, " "), sym, a->resource, a->type,
-		        a->reason ? a->reason : "");
-		for (j = 0; j < a->nchanges; j++)
-			print_change(f, a, &a->changes[j]);
-	}
-	fprintf(f, "\nPlan: %zu to create, %zu to update, %zu to replace, %zu to delete.\n",
-	        plan->counts[FUGUE_ACTION_CREATE], plan->counts[FUGUE_ACTION_UPDATE],
-	        plan->counts[FUGUE_ACTION_REPLACE], plan->counts[FUGUE_ACTION_DELETE]);
+	fugue_plan_render(f, j, NULL);
+	json_object_put(j);
 }
 
 /* Adds KEY: V to O (V's reference taken over, also on failure); -1 on

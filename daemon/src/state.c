@@ -104,12 +104,24 @@ static const char *const MIGRATIONS[] = {
 	"  key TEXT PRIMARY KEY NOT NULL CHECK (length(key) > 0),"
 	"  value TEXT NOT NULL"
 	") WITHOUT ROWID;",
+	/* 1 -> 2: what enforcement found, kept across restarts (fugue status). */
+	"ALTER TABLE processes ADD COLUMN last_enforced_ms INTEGER;"
+	"ALTER TABLE processes ADD COLUMN drift INTEGER NOT NULL DEFAULT 0 CHECK (drift >= 0);"
+	"ALTER TABLE resources ADD COLUMN last_observed_ms INTEGER;"
+	"ALTER TABLE resources ADD COLUMN drift TEXT"
+	"  CHECK (drift IS NULL OR (json_valid(drift) AND json_type(drift) = 'array'));",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 _Static_assert(NELEM(MIGRATIONS) == FUGUE_STATE_SCHEMA_VERSION,
                "FUGUE_STATE_SCHEMA_VERSION must count the migrations");
+
+const char *const *fugue_state_migrations(size_t *count)
+{
+	*count = NELEM(MIGRATIONS);
+	return MIGRATIONS;
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -909,7 +921,7 @@ static int row_enum(row *r, const char *const *names, size_t n)
 
 #define PROCESS_COLUMNS \
 	"fid, alias, state, source, source_name, compiled, locked, enforcement, " \
-	"created_ms, updated_ms, message, owner_uid"
+	"created_ms, updated_ms, message, owner_uid, last_enforced_ms, drift"
 
 void fugue_state_process_clear(fugue_state_process *p)
 {
@@ -948,6 +960,8 @@ static void read_process(row *r, void *elem)
 	p->updated_ms = row_int(r);
 	p->message = row_text(r);
 	p->owner_uid = (uid_t)row_int(r);
+	p->last_enforced_ms = row_int(r); /* NULL reads as 0 */
+	p->drift = (long)row_int(r);
 }
 
 static void clear_process(void *elem)
@@ -1142,6 +1156,19 @@ int fugue_state_process_set_source(fugue_state *st, const char *fid, const char 
 	                      a, NELEM(a), "replace declaration", diag);
 }
 
+int fugue_state_process_set_enforced(fugue_state *st, const char *fid, int64_t when_ms,
+                                     long drift, fugue_state_diag *diag)
+{
+	const arg a[] = { TEXT(fid), when_ms > 0 ? (arg)INT(when_ms) : (arg)NUL(), INT(drift) };
+
+	if (drift < 0) {
+		set_diag(diag, "a drift count cannot be negative");
+		return FUGUE_EINVAL;
+	}
+	return update_process(st, fid, "UPDATE processes SET last_enforced_ms = ?2, drift = ?3 "
+	                      "WHERE fid = ?1", a, NELEM(a), "record enforcement pass", diag);
+}
+
 static int delete_process_tx(fugue_state *st, const char *fid, fugue_state_diag *diag)
 {
 	const arg a[] = { TEXT(fid) };
@@ -1179,7 +1206,7 @@ int fugue_state_process_delete(fugue_state *st, const char *fid, fugue_state_dia
 
 #define RESOURCE_COLUMNS \
 	"fid, name, type, aws_id, status, declared, observed, error_code, error_message, " \
-	"error_request_id, attributes, updated_ms, client_token"
+	"error_request_id, attributes, updated_ms, client_token, last_observed_ms, drift"
 
 void fugue_state_resource_clear(fugue_state_resource *r)
 {
@@ -1195,6 +1222,7 @@ void fugue_state_resource_clear(fugue_state_resource *r)
 	free(r->error_request_id);
 	free(r->attributes);
 	free(r->client_token);
+	free(r->drift);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -1225,6 +1253,8 @@ static void read_resource(row *r, void *elem)
 	res->attributes = row_text(r);
 	res->updated_ms = row_int(r);
 	res->client_token = row_text(r);
+	res->last_observed_ms = row_int(r); /* NULL reads as 0 */
+	res->drift = row_text(r);
 }
 
 static void clear_resource(void *elem)
@@ -1252,13 +1282,17 @@ int fugue_state_resource_put(fugue_state *st, const fugue_state_resource *r,
 			TEXT(r->fid), TEXT(r->name), TEXT(r->type), TEXT(r->aws_id), TEXT(status),
 			TEXT(r->declared), TEXT(r->observed), TEXT(r->error_code),
 			TEXT(r->error_message), TEXT(r->error_request_id), TEXT(r->attributes),
-			INT(fugue_clock_wall_ms())
+			INT(fugue_clock_wall_ms()),
+			r->last_observed_ms > 0 ? (arg)INT(r->last_observed_ms) : (arg)NUL()
 		};
 
 		rc = run(st, "INSERT INTO resources (fid, name, type, aws_id, status, declared, "
 		         "observed, error_code, error_message, error_request_id, attributes, "
-		         "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+		         "updated_ms, last_observed_ms) "
+		         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
 		         "ON CONFLICT (fid, name) DO UPDATE SET type = excluded.type, "
+		         "last_observed_ms = "
+		         "coalesce(excluded.last_observed_ms, last_observed_ms), "
 		         "aws_id = excluded.aws_id, status = excluded.status, "
 		         "declared = excluded.declared, observed = excluded.observed, "
 		         "error_code = excluded.error_code, error_message = excluded.error_message, "
@@ -1308,6 +1342,18 @@ static int update_resource(fugue_state *st, const char *fid, const char *name,
 		         name != NULL ? name : "", fid != NULL ? fid : "");
 		rc = FUGUE_ENOTFOUND;
 	}
+	return rc;
+}
+
+int fugue_state_resource_set_drift(fugue_state *st, const char *fid, const char *name,
+                                   const char *drift, fugue_state_diag *diag)
+{
+	const arg a[] = { TEXT(fid), TEXT(name), TEXT(drift) };
+	int rc = update_resource(st, fid, name, "UPDATE resources SET drift = ?3 "
+	                         "WHERE fid = ?1 AND name = ?2", a, NELEM(a), "set drift", diag);
+
+	if (rc == FUGUE_EINVAL)
+		set_diag(diag, "drift of '%s' is not a JSON array", name != NULL ? name : "");
 	return rc;
 }
 

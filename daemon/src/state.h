@@ -47,7 +47,7 @@ extern "C" {
 typedef struct fugue_state fugue_state;
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define FUGUE_STATE_SCHEMA_VERSION 1
+#define FUGUE_STATE_SCHEMA_VERSION 2
 
 /* A FID is a lower-case UUIDv4, 36 characters; with its NUL, 37 bytes. */
 #define FUGUE_FID_SIZE 37
@@ -74,6 +74,12 @@ int fugue_state_open(fugue_state **out, const char *dir, fugue_state_diag *diag)
 int fugue_state_open_migrations(fugue_state **out, const char *dir,
                                 const char *const *migrations, size_t count,
                                 fugue_state_diag *diag);
+
+/* The real list of migrations (static), FUGUE_STATE_SCHEMA_VERSION of them
+ * in *COUNT: with fugue_state_open_migrations and a smaller count, a test
+ * makes a database of an older version and checks that migrating it keeps
+ * its data. */
+const char *const *fugue_state_migrations(size_t *count);
 
 /* Rolls back a transaction left open, closes and frees. NULL is a no-op. */
 void fugue_state_close(fugue_state *st);
@@ -131,6 +137,10 @@ typedef struct fugue_state_process {
 	int64_t updated_ms;
 	char *message;             /* last message ("SUCCEEDED", "FAILED: ..."); NULL: none */
 	uid_t owner_uid;
+	/* The last enforcement pass (schema 2), written only by
+	 * fugue_state_process_set_enforced. */
+	int64_t last_enforced_ms;  /* 0: never */
+	long drift;                /* resources with drift left uncorrected */
 } fugue_state_process;
 
 void fugue_state_process_clear(fugue_state_process *p);
@@ -189,6 +199,12 @@ int fugue_state_process_set_source(fugue_state *st, const char *fid, const char 
                                    const char *source_name, const char *compiled,
                                    fugue_state_diag *diag);
 
+/* Records an enforcement pass: when it ran (WHEN_MS) and how many of the
+ * process's resources it left drifted (DRIFT >= 0). Does not bump
+ * updated_ms: a pass every few seconds is not a change of the process. */
+int fugue_state_process_set_enforced(fugue_state *st, const char *fid, int64_t when_ms,
+                                     long drift, fugue_state_diag *diag);
+
 /* Deletes the process and its resources, and its finished journal entries
  * (the end of kill and release). Its history stays. FUGUE_ECONFLICT while
  * the journal still has entries of it in flight. */
@@ -226,15 +242,24 @@ typedef struct fugue_state_resource {
 	char *attributes;          /* computed attributes, JSON */
 	int64_t updated_ms;        /* set by the store */
 	char *client_token;        /* read only here: see fugue_state_resource_token */
+	/* Schema 2. When it was last observed (found or found gone); 0: never.
+	 * fugue_state_resource_put writes it when nonzero, else keeps it. */
+	int64_t last_observed_ms;
+	/* Schema 2. The drift the last enforcement pass found and left, JSON
+	 * [{"property", "declared", "actual", "action", "reason"}] (masked
+	 * like history); NULL: none. Read only here: see
+	 * fugue_state_resource_set_drift. */
+	char *drift;
 } fugue_state_resource;
 
 void fugue_state_resource_clear(fugue_state_resource *r);
 void fugue_state_resource_list_free(fugue_state_resource *list, size_t count);
 
 /* Inserts or replaces the resource (R->fid, R->name) of an existing process
- * with every field of R (borrowed), except updated_ms (now) and
- * client_token (kept as stored). FUGUE_ENOTFOUND when the process does not
- * exist; FUGUE_EINVAL for JSON that does not parse. */
+ * with every field of R (borrowed), except updated_ms (now), client_token
+ * and drift (kept as stored) and last_observed_ms (kept when 0).
+ * FUGUE_ENOTFOUND when the process does not exist; FUGUE_EINVAL for JSON
+ * that does not parse. */
 int fugue_state_resource_put(fugue_state *st, const fugue_state_resource *r,
                              fugue_state_diag *diag);
 
@@ -245,6 +270,12 @@ int fugue_state_resource_get(fugue_state_resource *out, fugue_state *st, const c
  * fugue_state_resource_list_free). An unknown FID gives an empty list. */
 int fugue_state_resource_list(fugue_state_resource **out, size_t *count, fugue_state *st,
                               const char *fid, fugue_state_diag *diag);
+
+/* Sets the resource's drift: DRIFT is a JSON array (redacted), or NULL
+ * when it has none. Does not bump updated_ms. FUGUE_EINVAL for JSON that
+ * does not parse, FUGUE_ENOTFOUND for an unknown resource. */
+int fugue_state_resource_set_drift(fugue_state *st, const char *fid, const char *name,
+                                   const char *drift, fugue_state_diag *diag);
 
 /* Removes one resource record (it left the declaration). */
 int fugue_state_resource_delete(fugue_state *st, const char *fid, const char *name,

@@ -74,7 +74,7 @@ class Processes(unittest.TestCase):
             self.assertEqual(result["state"], "Running")
             self.assertEqual(result["message"], "SUCCEEDED")
             kinds = [e["event"] for e in events]
-            self.assertEqual(kinds[0], "plan")
+            self.assertEqual(kinds[:2], ["accepted", "plan"])
             self.assertEqual(kinds[-1], "job")
             done = [e["data"]["resource"] for e in events
                     if e["event"] == "progress" and e["data"]["phase"] == "done"]
@@ -184,6 +184,54 @@ class Processes(unittest.TestCase):
             events, final = c.request("status", {"process": "web"})
             self.assertEqual(final["error"]["code"], "not_found")
             self.assertTrue(self.history(c, result["fid"], "release"))
+
+    def test_accepted_event_and_ping(self):
+        with Conductor() as c:
+            events, result = self.run_web(c)
+            self.assertEqual(events[0]["event"], "accepted", "the FID comes first")
+            self.assertEqual(events[0]["data"],
+                             {"fid": result["fid"], "alias": "web", "job": "run"})
+            events, final = c.request("kill", {"process": "web"})
+            self.assertTrue(final["ok"], final)
+            self.assertEqual(events[0]["data"]["job"], "kill")
+            self.assertEqual([e["event"] for e in events].count("accepted"), 1)
+            ping = c.ok("ping")
+            me = ping["conductor"]
+            self.assertEqual((me["version"], me["protocol"]), (ping["version"], ping["protocol"]))
+            self.assertTrue(os.path.exists("/proc/%d" % me["pid"]))
+            self.assertRegex(me["started"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    def test_restart_keeps_enforcement_status(self):
+        with Conductor() as c:
+            self.run_web(c)
+            status = c.ok("status", {"process": "web"})
+            deps = {r["name"]: r["dependsOn"] for r in status["resources"]}
+            self.assertEqual(deps, {"net": [], "sub": ["net"], "srv": ["sub"]})
+            c.ok("property", {"process": "web", "key": "enforcement", "value": "off"})
+            net = self.resource(c, "net")
+            net["properties"]["name"] = "console-edit"
+            c.fake.write_resource(net)
+            c.ok("runtime", {"op": "set", "key": "enforce.interval", "value": "0.2"})
+            before = wait_until("the drift in status",
+                                lambda: [s for s in [c.ok("status", {"process": "web"})]
+                                         if s["drift"] == 1])[0]
+            # Suspended: no pass runs after the restart, what status shows is
+            # what the store kept.
+            c.ok("suspend", {"process": "web"})
+            before = c.ok("status", {"process": "web"})
+            c.restart()
+            after = c.ok("status", {"process": "web"})
+            self.assertIsNotNone(after["lastEnforced"])
+            self.assertEqual(after["lastEnforced"], before["lastEnforced"])
+            self.assertEqual(after["drift"], 1)
+            drift = {r["name"]: r["drift"] for r in after["resources"]}
+            self.assertEqual(drift["sub"], [])
+            self.assertEqual([(d["property"], d["declared"], d["actual"]) for d in drift["net"]],
+                             [("name", "main", "console-edit")])
+            listed = c.ok("status")["processes"][0]
+            self.assertEqual((listed["drift"], listed["lastEnforced"]),
+                             (1, before["lastEnforced"]))
+            self.assertNotIn("hunter2", str(after))
 
     def test_restart_keeps_processes_and_settings(self):
         with Conductor() as c:

@@ -74,6 +74,25 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
+/* Opens without starting: no job, no pass runs; what status shows then
+ * comes from the store only. */
+static int open_conductor_stopped(void)
+{
+	fugue_conductor_config cfg = FUGUE_CONDUCTOR_CONFIG_INIT;
+	char err[256];
+	int rc;
+
+	cfg.state_dir = state_dir;
+	cfg.planners_dir = planners_dir;
+	cfg.region = "local-1";
+	cfg.enforce_interval_ms = 600000;
+	cfg.no_aws = 1;
+	rc = fugue_conductor_open(&cond, &cfg, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "conductor open: %s\n", err);
+	return rc;
+}
+
 static int open_conductor(void)
 {
 	fugue_conductor_config cfg = FUGUE_CONDUCTOR_CONFIG_INIT;
@@ -925,6 +944,9 @@ static void test_drift_report_only(void)
 	e = history_entry(fid, "drift");
 	CU_ASSERT_PTR_NOT_NULL(
 	        strstr(fugue_test_nn(get_str(e, "summary")), "not corrected: enforcement off"));
+	/* The summary names what drifted, though nothing was corrected. */
+	CU_ASSERT_PTR_NOT_NULL(
+	        strstr(fugue_test_nn(get_str(e, "summary")), "(net: 1 property changed)"));
 	item = drift_item(e, "net", "name");
 	CU_ASSERT_PTR_NOT_NULL(item);
 	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(item, "declared")), "main");
@@ -938,6 +960,176 @@ static void test_drift_report_only(void)
 	              "{\"process\": \"web\", \"key\": \"enforcement\", \"value\": true}");
 	json_object_put(r);
 	CU_ASSERT(eventually(fake_prop_is, (const char *[]){ "net", "name", "main" }));
+}
+
+/* The resource NAME of a `status PROCESS` result R, borrowed; NULL when none. */
+static struct json_object *status_resource(struct json_object *r, const char *name)
+{
+	struct json_object *list = get(r, "resources");
+	size_t i;
+
+	for (i = 0; list && i < json_object_array_length(list); i++) {
+		struct json_object *item = json_object_array_get_idx(list, i);
+
+		if (strcmp(fugue_test_nn(get_str(item, "name")), name) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+static int drift_status_is_zero(const void *arg)
+{
+	struct json_object *r = ok_result("status", "{\"process\": \"%s\"}", (const char *)arg);
+	struct json_object *net = status_resource(r, "net");
+	int yes = get(r, "drift") && json_object_get_int(get(r, "drift")) == 0 &&
+	          json_object_array_length(get(net, "drift")) == 0;
+
+	json_object_put(r);
+	return yes;
+}
+
+/* What status says about enforcement is in the store: a restarted
+ * Conductor that has run no pass yet shows it; each resource carries its
+ * drift and what it depends on. */
+static void test_status_enforcement_persists(void)
+{
+	struct json_object *r;
+	struct json_object *item;
+	struct json_object *net;
+	char last[64];
+	char fid[64];
+
+	fresh();
+	snprintf(fid, sizeof(fid), "%s", run_ok(COMPOSITION, NULL));
+	r = ok_result("status", "{\"process\": \"%s\"}", fid);
+	CU_ASSERT(json_object_is_type(get(r, "lastEnforced"), json_type_null));
+	CU_ASSERT_EQUAL(json_object_get_int(get(r, "drift")), 0);
+	/* dependsOn: the names each resource references; drift [] when none. */
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string(get(status_resource(r, "net"),
+	                                                      "dependsOn")),
+	                       "[ ]");
+	CU_ASSERT_STRING_EQUAL(
+	        fugue_test_nn(get_str(get(status_resource(r, "sub"), "dependsOn"), "0")), "net");
+	CU_ASSERT_STRING_EQUAL(
+	        fugue_test_nn(get_str(get(status_resource(r, "srv"), "dependsOn"), "0")), "sub");
+	CU_ASSERT_EQUAL(json_object_array_length(get(status_resource(r, "srv"), "dependsOn")), 1);
+	CU_ASSERT_EQUAL(json_object_array_length(get(status_resource(r, "net"), "drift")), 0);
+	/* A run creates; it does not observe. */
+	CU_ASSERT(json_object_is_type(get(status_resource(r, "net"), "lastObserved"),
+	                              json_type_null));
+	json_object_put(r);
+
+	/* Drift left by a report-only pass. */
+	json_object_put(ok_result("property", "{\"process\": \"%s\", \"key\": \"enforcement\", "
+	                                      "\"value\": false}",
+	                          fid));
+	fake_set("net", "name", "hacked");
+	set_interval("0.1");
+	CU_ASSERT_FATAL(eventually(drift_status_at_least_one, fid));
+	set_interval("600");
+	close_conductor();
+
+	CU_ASSERT_FATAL(open_conductor_stopped() == 0);
+	r = ok_result("status", "{\"process\": \"%s\"}", fid);
+	CU_ASSERT_PTR_NOT_NULL(get_str(r, "lastEnforced"));
+	snprintf(last, sizeof(last), "%s", fugue_test_nn(get_str(r, "lastEnforced")));
+	CU_ASSERT_EQUAL(json_object_get_int(get(r, "drift")), 1);
+	net = status_resource(r, "net");
+	CU_ASSERT_EQUAL(json_object_array_length(get(net, "drift")), 1);
+	item = get(net, "drift.0");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(item, "property")), "name");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(item, "declared")), "main");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(item, "actual")), "hacked");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(item, "action")), "update");
+	CU_ASSERT_EQUAL(json_object_array_length(get(status_resource(r, "sub"), "drift")), 0);
+	CU_ASSERT_PTR_NOT_NULL(get_str(net, "lastObserved"));
+	json_object_put(r);
+	/* The listing too. */
+	r = ok_result("status", "{}");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(r, "processes.0.lastEnforced")), last);
+	CU_ASSERT_EQUAL(json_object_get_int(get(r, "processes.0.drift")), 1);
+	json_object_put(r);
+	close_conductor();
+
+	/* Enforcement on again: corrected, and the drift is gone from status. */
+	CU_ASSERT_FATAL(open_conductor() == 0);
+	json_object_put(ok_result("property", "{\"process\": \"%s\", \"key\": \"enforcement\", "
+	                                      "\"value\": true}",
+	                          fid));
+	set_interval("0.1");
+	CU_ASSERT(eventually(fake_prop_is, (const char *[]){ "net", "name", "main" }));
+	CU_ASSERT(eventually(drift_status_is_zero, fid));
+}
+
+/* run, update, resume and kill waited for: the first event is `accepted`
+ * with the FID; without wait there is none. */
+static void check_accepted(struct collector *col, const char *fid, const char *job)
+{
+	struct json_object *first = json_object_array_get_idx(col->msgs, 0);
+
+	CU_ASSERT(is_ok(col));
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(first, "event")), "accepted");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(first, "data.fid")), fid);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(first, "data.alias")), "web");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(first, "data.job")), job);
+	CU_ASSERT_EQUAL(event_count(col, "accepted", NULL), 1);
+}
+
+static void test_accepted_event(void)
+{
+	struct json_object *src = json_object_new_string(COMPOSITION);
+	struct collector *col;
+	char fid[64];
+
+	fresh();
+	col = send_request("run", "{\"source\": %s}", json_object_to_json_string(src));
+	snprintf(fid, sizeof(fid), "%s", fugue_test_nn(get_str(final_of(col), "result.fid")));
+	check_accepted(col, fid, "run");
+	collector_free(col);
+	col = send_request("update", "{\"process\": \"web\", \"source\": %s}",
+	                   json_object_to_json_string(src));
+	check_accepted(col, fid, "update");
+	collector_free(col);
+	json_object_put(ok_result("suspend", "{\"process\": \"web\"}"));
+	col = send_request("resume", "{\"process\": \"web\"}");
+	check_accepted(col, fid, "resume");
+	collector_free(col);
+	/* Not for a dry run, nor without wait. */
+	col = send_request("resume", "{\"process\": \"web\", \"dryRun\": true}");
+	CU_ASSERT(is_ok(col));
+	CU_ASSERT_EQUAL(event_count(col, "accepted", NULL), 0);
+	collector_free(col);
+	col = send_request("update", "{\"process\": \"web\", \"source\": %s, \"wait\": false}",
+	                   json_object_to_json_string(src));
+	CU_ASSERT(is_ok(col));
+	CU_ASSERT_EQUAL(event_count(col, "accepted", NULL), 0);
+	collector_free(col);
+	CU_ASSERT(wait_state(fid, "Running", "SUCCEEDED"));
+	col = send_request("kill", "{\"process\": \"web\"}");
+	check_accepted(col, fid, "kill");
+	collector_free(col);
+	json_object_put(src);
+}
+
+static void test_ping(void)
+{
+	struct json_object *r;
+	const char *started;
+
+	fresh();
+	r = ok_result("ping", "{}");
+	CU_ASSERT_PTR_NOT_NULL(get_str(r, "version"));
+	CU_ASSERT_EQUAL(json_object_get_int(get(r, "protocol")), FUGUE_PROTOCOL_VERSION);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(r, "conductor.version")),
+	                       fugue_test_nn(get_str(r, "version")));
+	CU_ASSERT_EQUAL(json_object_get_int(get(r, "conductor.protocol")), FUGUE_PROTOCOL_VERSION);
+	CU_ASSERT_EQUAL(json_object_get_int64(get(r, "conductor.pid")), (int64_t)getpid());
+	started = get_str(r, "conductor.started");
+	CU_ASSERT_PTR_NOT_NULL(started);
+	/* "2024-05-01T12:00:00.000Z" */
+	CU_ASSERT_EQUAL(strlen(fugue_test_nn(started)), 24);
+	CU_ASSERT_EQUAL(fugue_test_nn(started)[23], 'Z');
+	json_object_put(r);
 }
 
 /* --- properties, lock ------------------------------------------------------------ */
@@ -1439,6 +1631,9 @@ int fugue_test_register(void)
 	    !CU_add_test(s, "update in place and replace", test_update) ||
 	    !CU_add_test(s, "drift corrected", test_drift_corrected) ||
 	    !CU_add_test(s, "drift recorded only", test_drift_report_only) ||
+	    !CU_add_test(s, "status of enforcement persists", test_status_enforcement_persists) ||
+	    !CU_add_test(s, "accepted event", test_accepted_event) ||
+	    !CU_add_test(s, "ping", test_ping) ||
 	    !CU_add_test(s, "lock", test_lock) ||
 	    !CU_add_test(s, "suspend and resume", test_suspend_resume) ||
 	    !CU_add_test(s, "kill", test_kill) || !CU_add_test(s, "release", test_release) ||

@@ -300,6 +300,68 @@ static void test_real_schema_reopen_and_future(void)
 	free(dir);
 }
 
+/* A version 1 file (the first migration only) with a process and a
+ * resource is migrated to version 2: the rows are kept, the new columns
+ * read as "never" and "none". */
+static void test_migration_1_to_2(void)
+{
+	fugue_state_diag diag = { "" };
+	fugue_state_process p;
+	fugue_state_resource r;
+	fugue_state *st = NULL;
+	char *dir = fugue_test_tmpdir();
+	const char *const *all;
+	const char *fid = "0f0e0d0c-0b0a-4908-8706-050403020100";
+	size_t count = 0;
+
+	all = fugue_state_migrations(&count);
+	CU_ASSERT_EQUAL_FATAL(count, FUGUE_STATE_SCHEMA_VERSION);
+	CU_ASSERT_FATAL(count >= 2);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_open_migrations(&st, dir, all, 1, &diag), 0);
+	fugue_state_close(st);
+	st = NULL;
+	CU_ASSERT_EQUAL(raw_int(dir, "PRAGMA user_version"), 1);
+	CU_ASSERT_EQUAL(raw_exec(dir, "INSERT INTO processes (fid, alias, state, source, "
+	                              "compiled, enforcement, created_ms, updated_ms, message, "
+	                              "owner_uid) VALUES ('0f0e0d0c-0b0a-4908-8706-050403020100', "
+	                              "'old', 'Suspended', 'resources: {}', '{}', 0, 11, 22, "
+	                              "'SUSPENDED', 1000)"),
+	                SQLITE_OK);
+	CU_ASSERT_EQUAL(raw_exec(dir, "INSERT INTO resources (fid, name, type, aws_id, status, "
+	                              "declared, updated_ms, client_token) VALUES "
+	                              "('0f0e0d0c-0b0a-4908-8706-050403020100', 'vpc', "
+	                              "'AWS.VPC.Vpc', 'vpc-1', 'Ready', '{\"a\":1}', 33, 'tok')"),
+	                SQLITE_OK);
+
+	CU_ASSERT_EQUAL_FATAL(fugue_state_open(&st, dir, &diag), 0);
+	CU_ASSERT_EQUAL(fugue_state_schema_version(st), 2);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_process_get(&p, st, "old", &diag), 0);
+	CU_ASSERT_STRING_EQUAL(p.fid, fid);
+	CU_ASSERT_EQUAL(p.state, FUGUE_PROCESS_SUSPENDED);
+	CU_ASSERT_EQUAL(p.enforcement, 0);
+	CU_ASSERT_EQUAL(p.created_ms, 11);
+	CU_ASSERT_EQUAL(p.updated_ms, 22);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(p.message), "SUSPENDED");
+	CU_ASSERT_EQUAL(p.last_enforced_ms, 0);
+	CU_ASSERT_EQUAL(p.drift, 0);
+	fugue_state_process_clear(&p);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_resource_get(&r, st, fid, "vpc", &diag), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(r.aws_id), "vpc-1");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(r.declared), "{\"a\":1}");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(r.client_token), "tok");
+	CU_ASSERT_EQUAL(r.updated_ms, 33);
+	CU_ASSERT_EQUAL(r.last_observed_ms, 0);
+	CU_ASSERT_PTR_NULL(r.drift);
+	fugue_state_resource_clear(&r);
+	/* The new columns work on the migrated rows. */
+	CU_ASSERT_EQUAL(fugue_state_process_set_enforced(st, fid, 44, 1, &diag), 0);
+	CU_ASSERT_EQUAL(fugue_state_resource_set_drift(st, fid, "vpc", "[]", &diag), 0);
+	fugue_state_close(st);
+	CU_ASSERT_EQUAL(raw_int(dir, "SELECT last_enforced_ms FROM processes"), 44);
+	fugue_test_rmtree(dir);
+	free(dir);
+}
+
 static void test_new_fid(void)
 {
 	char a[FUGUE_FID_SIZE];
@@ -597,6 +659,81 @@ static void test_resources(void)
 }
 
 /* ---- process deletion --------------------------------------------------- */
+
+/* What enforcement records (schema 2): the pass on the process, the drift
+ * and observation time of a resource; none of it bumps updated_ms, and a
+ * full put of the resource keeps the drift. */
+static void test_enforcement_records(void)
+{
+	static const char drift[] = "[{\"property\":\"cidr\",\"declared\":\"10.0.0.0/16\","
+	                            "\"actual\":\"10.1.0.0/16\",\"action\":\"update\","
+	                            "\"reason\":null}]";
+	fugue_state_diag diag = { "" };
+	fugue_state_resource r;
+	fugue_state_process p;
+	char fid[FUGUE_FID_SIZE];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g_st);
+	CU_ASSERT_EQUAL_FATAL(make_process(g_st, fid, "enf"), 0);
+	CU_ASSERT_EQUAL_FATAL(put_resource(g_st, fid, "sub", FUGUE_RESOURCE_READY), 0);
+	CU_ASSERT_EQUAL(raw_exec(g_dir, "UPDATE processes SET updated_ms = 5"), SQLITE_OK);
+	CU_ASSERT_EQUAL(raw_exec(g_dir, "UPDATE resources SET updated_ms = 6"), SQLITE_OK);
+
+	/* The process: a new one has none, then the pass as written. */
+	CU_ASSERT_EQUAL_FATAL(fugue_state_process_get(&p, g_st, fid, &diag), 0);
+	CU_ASSERT_EQUAL(p.last_enforced_ms, 0);
+	CU_ASSERT_EQUAL(p.drift, 0);
+	fugue_state_process_clear(&p);
+	CU_ASSERT_EQUAL(fugue_state_process_set_enforced(g_st, fid, 1700000000123LL, 2, &diag), 0);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_process_get(&p, g_st, "enf", &diag), 0);
+	CU_ASSERT_EQUAL(p.last_enforced_ms, 1700000000123LL);
+	CU_ASSERT_EQUAL(p.drift, 2);
+	CU_ASSERT_EQUAL(p.updated_ms, 5);
+	fugue_state_process_clear(&p);
+	CU_ASSERT_EQUAL(fugue_state_process_set_enforced(g_st, fid, 1, -1, &diag), FUGUE_EINVAL);
+	CU_ASSERT_EQUAL(fugue_state_process_set_enforced(g_st, "nope", 1, 0, &diag),
+	                FUGUE_ENOTFOUND);
+
+	/* The resource's drift: an array or nothing. */
+	CU_ASSERT_EQUAL(fugue_state_resource_set_drift(g_st, fid, "sub", drift, &diag), 0);
+	CU_ASSERT_EQUAL(fugue_state_resource_set_drift(g_st, fid, "sub", "{\"a\":1}", &diag),
+	                FUGUE_EINVAL);
+	CU_ASSERT_EQUAL(fugue_state_resource_set_drift(g_st, fid, "sub", "[", &diag), FUGUE_EINVAL);
+	CU_ASSERT_EQUAL(fugue_state_resource_set_drift(g_st, fid, "none", drift, &diag),
+	                FUGUE_ENOTFOUND);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_resource_get(&r, g_st, fid, "sub", &diag), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(r.drift), drift);
+	CU_ASSERT_EQUAL(r.updated_ms, 6);
+	CU_ASSERT_EQUAL(r.last_observed_ms, 0);
+
+	/* A put keeps the drift; its observation time when 0, else sets it. */
+	free(r.drift);
+	r.drift = NULL;
+	CU_ASSERT_EQUAL(fugue_state_resource_put(g_st, &r, &diag), 0);
+	r.last_observed_ms = 1700000000456LL;
+	CU_ASSERT_EQUAL(fugue_state_resource_put(g_st, &r, &diag), 0);
+	r.last_observed_ms = 0;
+	CU_ASSERT_EQUAL(fugue_state_resource_put(g_st, &r, &diag), 0);
+	fugue_state_resource_clear(&r);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_resource_get(&r, g_st, fid, "sub", &diag), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(r.drift), drift);
+	CU_ASSERT_EQUAL(r.last_observed_ms, 1700000000456LL);
+	fugue_state_resource_clear(&r);
+
+	/* NULL clears it; all of it survives a re-open. */
+	CU_ASSERT_EQUAL(fugue_state_resource_set_drift(g_st, fid, "sub", NULL, &diag), 0);
+	fugue_state_close(g_st);
+	g_st = NULL;
+	CU_ASSERT_EQUAL_FATAL(fugue_state_open(&g_st, g_dir, &diag), 0);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_resource_get(&r, g_st, fid, "sub", &diag), 0);
+	CU_ASSERT_PTR_NULL(r.drift);
+	CU_ASSERT_EQUAL(r.last_observed_ms, 1700000000456LL);
+	fugue_state_resource_clear(&r);
+	CU_ASSERT_EQUAL_FATAL(fugue_state_process_get(&p, g_st, fid, &diag), 0);
+	CU_ASSERT_EQUAL(p.last_enforced_ms, 1700000000123LL);
+	CU_ASSERT_EQUAL(p.drift, 2);
+	fugue_state_process_clear(&p);
+}
 
 static void test_process_delete(void)
 {
@@ -1182,12 +1319,14 @@ int fugue_test_register(void)
 	    !CU_add_test(open, "open errors", test_open_errors) ||
 	    !CU_add_test(open, "migrations", test_migrations) ||
 	    !CU_add_test(open, "re-open and future schema", test_real_schema_reopen_and_future) ||
+	    !CU_add_test(open, "migration 1 -> 2 keeps data", test_migration_1_to_2) ||
 	    !CU_add_test(open, "fid", test_new_fid) ||
 	    !CU_add_test(rec, "process defaults", test_process_create_defaults) ||
 	    !CU_add_test(rec, "alias uniqueness", test_alias_uniqueness) ||
 	    !CU_add_test(rec, "process updates", test_process_updates) ||
 	    !CU_add_test(rec, "enum names", test_enum_names) ||
 	    !CU_add_test(rec, "resources", test_resources) ||
+	    !CU_add_test(rec, "enforcement records", test_enforcement_records) ||
 	    !CU_add_test(rec, "process delete", test_process_delete) ||
 	    !CU_add_test(rec, "history", test_history) ||
 	    !CU_add_test(rec, "journal", test_journal) ||
