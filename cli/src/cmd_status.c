@@ -165,11 +165,13 @@ static void print_header(const fugue_cli *cli, const struct json_object *p)
 	const struct json_object *counts = fugue_j_get(p, "counts");
 	const char *alias = fugue_j_str(p, "alias");
 	const char *state = fugue_j_str(p, "state");
+	const char *fid = fugue_j_str(p, "fid");
 	char t[TIME_SIZE];
 
+	if (!fid)
+		fid = "?";
 	printf("%sprocess %s%s (%s)\n", fugue_cli_color_on(cli, FUGUE_COLOR_BOLD),
-	       alias ? alias : fugue_j_str(p, "fid"), fugue_cli_reset(cli),
-	       fugue_j_str(p, "fid") ? fugue_j_str(p, "fid") : "?");
+	       alias ? alias : fid, fugue_cli_reset(cli), fid);
 	printf("  state          %s%s%s\n", fugue_cli_color_on(cli, state_color(state)),
 	       state ? state : "-", fugue_cli_reset(cli));
 	printf("  message        %s\n",
