@@ -157,11 +157,13 @@ struct json_object *fugue_core_str_json(const char *s);
 /* TEXT parsed, or NULL (no text, or not JSON). Caller's. */
 struct json_object *fugue_core_parse_json(const char *text);
 /* Calls OPS->observe() for N ITEMS (borrowed; filled by the planner) of one
- * type and region of process FID, with the Conductor's AWS client and
- * CANCEL; a batch failure is logged as "WHAT TYPE: reason". Returns
- * observe()'s result. (enforce.c; recovery uses it too.) */
+ * type and region of process FID, with the Conductor's AWS client, CANCEL,
+ * and ctx->tags = COMP_TAGS (the composition's, may be NULL) + fugue:fid;
+ * a batch failure is logged as "WHAT TYPE: reason". Returns observe()'s
+ * result. (enforce.c; recovery uses it too.) */
 int fugue_core_observe_batch(fugue_conductor *c, const char *fid, const fugue_type_ops *ops,
-                             void *planner_data, const char *region, fugue_observation *items,
+                             void *planner_data, const char *region,
+                             const struct json_object *comp_tags, fugue_observation *items,
                              size_t n, fugue_cancel *cancel, const char *what);
 /* Log fields FUGUE_FID and FUGUE_RESOURCE (either may be NULL). */
 void fugue_core_log(fugue_log_level level, const char *fid, const char *resource, const char *fmt,

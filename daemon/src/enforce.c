@@ -146,9 +146,11 @@ static void apply_gone(fugue_conductor *c, const char *fid, fugue_live *live,
 }
 
 int fugue_core_observe_batch(fugue_conductor *c, const char *fid, const fugue_type_ops *ops,
-                             void *planner_data, const char *region, fugue_observation *items,
+                             void *planner_data, const char *region,
+                             const struct json_object *comp_tags, fugue_observation *items,
                              size_t n, fugue_cancel *cancel, const char *what)
 {
+	struct json_object *tags = fugue_resource_tags(comp_tags, fid, NULL);
 	fugue_call call;
 	fugue_ctx ctx;
 	int rc;
@@ -161,18 +163,22 @@ int fugue_core_observe_batch(fugue_conductor *c, const char *fid, const fugue_ty
 	ctx.planner_data = planner_data;
 	ctx.aws = c->aws;
 	ctx.region = region;
+	/* The tags Fugue puts on everything of the process, so that a planner
+	 * can tell them from a resource's own `tags` property. */
+	ctx.tags = tags;
 	rc = ops->observe(&ctx, items, n);
 	if (rc != 0)
 		fugue_core_log(FUGUE_LOG_WARN, fid, NULL, "%s %s: %s", what, ops->name,
 		               call.message ? call.message : fugue_strerror(rc));
 	fugue_call_clear(&call);
+	json_object_put(tags);
 	return rc;
 }
 
 /* One observe() call for TARGETS[IDX] (N of them, one type and region). */
-static int observe_batch(fugue_conductor *c, const char *fid, fugue_live *live,
-                         struct target *targets, const size_t *idx, size_t n, fugue_cancel *cancel,
-                         int write)
+static int observe_batch(fugue_conductor *c, const char *fid, const fugue_composition *comp,
+                         fugue_live *live, struct target *targets, const size_t *idx, size_t n,
+                         fugue_cancel *cancel, int write)
 {
 	const struct target *first = &targets[idx[0]];
 	fugue_observation *items = calloc(n, sizeof(*items));
@@ -188,7 +194,7 @@ static int observe_batch(fugue_conductor *c, const char *fid, fugue_live *live,
 		items[i].status = FUGUE_EIO;
 	}
 	rc = fugue_core_observe_batch(c, fid, first->ops, first->planner_data, first->region,
-	                              items, n, cancel, "observe");
+	                              comp ? comp->tags : NULL, items, n, cancel, "observe");
 	for (i = 0; i < n; i++) {
 		const struct target *t = &targets[idx[i]];
 
@@ -312,7 +318,7 @@ int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composit
 				idx[k++] = j;
 			}
 		}
-		rc = observe_batch(c, fid, live, targets, idx, k, cancel, write);
+		rc = observe_batch(c, fid, comp, live, targets, idx, k, cancel, write);
 		if (rc != 0 && !first_err)
 			first_err = rc;
 	}

@@ -102,8 +102,8 @@ static int describe(fugue_conductor *c, struct pending *p, const fugue_compositi
 }
 
 /* Observes P[IDX] (one type and region) and stores the answers in them. */
-static int observe(fugue_conductor *c, const char *fid, struct pending *p, const size_t *idx,
-                   size_t n, fugue_cancel *cancel)
+static int observe(fugue_conductor *c, const char *fid, const struct json_object *tags,
+                   struct pending *p, const size_t *idx, size_t n, fugue_cancel *cancel)
 {
 	const struct pending *first = &p[idx[0]];
 	fugue_observation *items = calloc(n, sizeof(*items));
@@ -119,7 +119,7 @@ static int observe(fugue_conductor *c, const char *fid, struct pending *p, const
 		items[i].status = FUGUE_EIO;
 	}
 	rc = fugue_core_observe_batch(c, fid, first->ops, first->planner_data, first->region,
-	                              items, n, cancel, "recovery: observe");
+	                              tags, items, n, cancel, "recovery: observe");
 	for (i = 0; i < n; i++) {
 		p[idx[i]].status = rc != 0 ? rc : items[i].status;
 		if (rc == 0 && items[i].status == 0 && items[i].state)
@@ -300,8 +300,8 @@ static size_t collect(struct pending **out, const fugue_state_journal *open, siz
 }
 
 /* Observes every pending item, batched per type and region. */
-static void observe_all(fugue_conductor *c, const char *fid, struct pending *p, size_t n,
-                        fugue_cancel *cancel)
+static void observe_all(fugue_conductor *c, const char *fid, const struct json_object *tags,
+                        struct pending *p, size_t n, fugue_cancel *cancel)
 {
 	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
 	size_t i;
@@ -321,7 +321,7 @@ static void observe_all(fugue_conductor *c, const char *fid, struct pending *p, 
 				idx[k++] = j;
 			}
 		}
-		observe(c, fid, p, idx, k, cancel);
+		observe(c, fid, tags, p, idx, k, cancel);
 	}
 	free(idx);
 }
@@ -367,7 +367,7 @@ int fugue_core_recover(fugue_conductor *c, const char *fid, fugue_cancel *cancel
 			               "recovery: no planner owns the type of %s", p[i].name);
 		}
 	}
-	observe_all(c, fid, p, n, cancel);
+	observe_all(c, fid, comp ? comp->tags : NULL, p, n, cancel);
 	for (i = 0; i < n; i++) {
 		rc = resolve(c, fid, &p[i], cancel);
 		if (rc != 0 && !first_err)

@@ -28,12 +28,23 @@ Binaries come from the environment (set by tests/CMakeLists.txt) or from
 main()'s flags: FUGUE_CONDUCTORD (--conductord), FUGUE_TEST_FAKE_SO
 (--fake-so), FUGUE_TEST_BROKEN_<NAME> (the broken planners).
 
+With moto=True the daemon talks to a private moto server instead (started
+on a free 127.0.0.1 port by with_moto.py's code, stopped at close() whatever
+happened): no --no-aws; AWS_ENDPOINT_URL, dummy keys, AWS_REGION=us-east-1
+and empty AWS config/credentials files in its environment. c.moto_url is
+the endpoint and c.boto3("ec2") a boto3 client on it, for checks and for
+making drift behind the Conductor's back:
+
+    with Conductor(moto=True, fake=False, planners=[vpc_so]) as c:
+        c.ok("run", {...})
+        vpcs = c.boto3("ec2").describe_vpcs()["Vpcs"]
+
 FUGUE_TEST_WRAPPER (e.g. "valgrind --error-exitcode=99 ...") is put in front
 of the daemon; every timeout is then multiplied by SLOW. A clean stop
 (SIGTERM) must end in exit status 0, so a leak or a memory error reported
 by the wrapper fails the test that stopped the daemon.
 
-Only the standard library; Python 3.9+.
+Only the standard library (boto3 and moto for moto=True); Python 3.9+.
 """
 
 import atexit
@@ -116,6 +127,17 @@ def run_conductord(args, env=None, timeout=30):
     p = subprocess.run(command(args), env=full_env, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=timeout * SLOW)
     return p.returncode, p.stdout, p.stderr
+
+
+def _with_moto():
+    """tests/tools/with_moto.py, whose moto code the harness shares."""
+    if "with_moto" not in sys.modules:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        try:
+            import with_moto  # noqa: F401
+        finally:
+            sys.path.pop(0)
+    return sys.modules["with_moto"]
 
 
 def _tmpdir(prefix):
@@ -348,10 +370,12 @@ class Conductor:
     env              more environment variables
     watchdog_usec    sets WATCHDOG_USEC (systemd's watchdog)
     start            start at once and wait for READY=1 (default True)
+    fake             link the fake planner (default True)
+    moto             run against a private moto server (see the module doc)
     """
 
     def __init__(self, planners=(), enforce_interval=None, config="", args=(), env=None,
-                 watchdog_usec=None, start=True, fake=True):
+                 watchdog_usec=None, start=True, fake=True, moto=False):
         self.tmp = _tmpdir("fugue-e2e-")
         self.fake_dir = _tmpdir("fugue-fake-")
         self.state_dir = os.path.join(self.tmp, "state")
@@ -368,6 +392,10 @@ class Conductor:
         self.returncode = None
         self._log_file = None
         self._closed = False
+        self.moto = moto
+        self.moto_url = None
+        self._moto_proc = None
+        self._moto_log = None
         os.mkdir(self.planners_dir)
         if fake:
             os.symlink(os.path.abspath(fake_so()), os.path.join(self.planners_dir, "fugue_fake.so"))
@@ -377,12 +405,14 @@ class Conductor:
         self.write_config(config)
         self.notify = Notifications(os.path.join(self.tmp, "notify"))
         _live.add(self)
-        if start:
-            try:
+        try:
+            if moto:
+                self._start_moto()
+            if start:
                 self.start()
-            except BaseException:
-                self.close(check=False)
-                raise
+        except BaseException:
+            self.close(check=False)
+            raise
 
     def __enter__(self):
         return self
@@ -393,6 +423,36 @@ class Conductor:
 
     # -- setup ---------------------------------------------------------------
 
+    def _start_moto(self):
+        with_moto = _with_moto()
+        self._moto_log = open(os.path.join(self.tmp, "moto.log"), "w")
+        try:
+            self._moto_proc, self.moto_url = with_moto.start_moto(None, self._moto_log)
+        except with_moto.MotoError as e:
+            raise HarnessError(str(e)) from None
+        self._aws_empty = os.path.join(self.tmp, "aws-empty")
+        open(self._aws_empty, "w").close()
+
+    def _stop_moto(self):
+        if self._moto_proc is not None:
+            _with_moto().stop(self._moto_proc)
+            self._moto_proc = None
+        if self._moto_log:
+            self._moto_log.close()
+            self._moto_log = None
+
+    def moto_running(self):
+        """Whether the private moto server is still up."""
+        return self._moto_proc is not None and self._moto_proc.poll() is None
+
+    def boto3(self, service):
+        """A boto3 client for SERVICE on the private moto (moto=True only)."""
+        if not self.moto_url:
+            raise HarnessError("boto3(): this Conductor was not started with moto=True")
+        import boto3
+        return boto3.client(service, endpoint_url=self.moto_url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
     def write_config(self, text):
         with open(self.config_path, "w") as f:
             f.write(text)
@@ -401,7 +461,9 @@ class Conductor:
         """The daemon's arguments (without the wrapper and the binary)."""
         args = ["--config", self.config_path, "--socket", self.socket_path,
                 "--state-dir", self.state_dir, "--planners-dir", self.planners_dir,
-                "--foreground", "--no-aws"]
+                "--foreground"]
+        if not self.moto:
+            args.append("--no-aws")
         if self.enforce_interval is not None:
             args += ["--enforce-interval", str(self.enforce_interval)]
         return args + self.extra_args
@@ -418,6 +480,13 @@ class Conductor:
         env["FUGUE_FAKE_DIR"] = self.fake_dir
         if self.watchdog_usec:
             env["WATCHDOG_USEC"] = str(self.watchdog_usec)
+        if self.moto:
+            # Per-service overrides would send a call past our moto.
+            for var in [v for v in env if v.startswith("AWS_ENDPOINT_URL_")]:
+                env.pop(var)
+            env.pop("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", None)
+            env = _with_moto().moto_env(self.moto_url, self._aws_empty, env)
+            env["AWS_REGION"] = "us-east-1"
         env.update(self.extra_env)
         return env
 
@@ -519,6 +588,7 @@ class Conductor:
         finally:
             if self._log_file:
                 self._log_file.close()
+            self._stop_moto()
             self.notify.close()
             if os.environ.get("FUGUE_KEEP_TMP"):
                 sys.stderr.write("kept %s and %s\n" % (self.tmp, self.fake_dir))

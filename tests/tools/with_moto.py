@@ -21,6 +21,10 @@ If FUGUE_TEST_WRAPPER is set (e.g. "valgrind --error-exitcode=99 ..."),
 COMMAND runs under it.
 
 Fails loudly (exit 1 with the reason) if moto is missing or does not start.
+
+tests/tools/conductor.py imports start_moto, moto_env and stop from here
+(Conductor(moto=True)); start_moto raises MotoError, which main() turns
+into the exit.
 """
 import argparse
 import os
@@ -32,6 +36,10 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+
+class MotoError(RuntimeError):
+    """moto is missing or did not start; the message says why."""
 
 
 def free_port():
@@ -57,8 +65,8 @@ def start_moto(auth, log):
     try:
         import moto.server  # noqa: F401
     except Exception as e:  # pragma: no cover - the message is the point
-        sys.exit("with_moto: moto is not installed for %s (%s); install it with "
-                 "'pip install \"moto[server]\"'" % (sys.executable, e))
+        raise MotoError("with_moto: moto is not installed for %s (%s); install it with "
+                        "'pip install \"moto[server]\"'" % (sys.executable, e)) from None
     env = dict(os.environ)
     env.pop("AWS_ENDPOINT_URL", None)
     if auth is not None:
@@ -73,7 +81,7 @@ def start_moto(auth, log):
             return proc, url
         stop(proc)
     log.flush()
-    sys.exit("with_moto: moto did not start on 127.0.0.1 (see %s)" % log.name)
+    raise MotoError("with_moto: moto did not start on 127.0.0.1 (see %s)" % log.name)
 
 
 def stop(proc):
@@ -84,6 +92,27 @@ def stop(proc):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def moto_env(url, empty, base=None):
+    """BASE (default os.environ) pointed at moto at URL with dummy keys;
+    EMPTY is an empty file standing for the AWS config and credentials."""
+    env = dict(os.environ if base is None else base)
+    env.update({
+        "FUGUE_TEST_MOTO_ENDPOINT": url,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": empty,
+        "AWS_SHARED_CREDENTIALS_FILE": empty,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    })
+    env.pop("AWS_SESSION_TOKEN", None)
+    env.pop("AWS_PROFILE", None)
+    env.setdefault("AWS_REGION", "us-east-1")
+    return env
 
 
 def main():
@@ -99,24 +128,13 @@ def main():
         ap.error("no command")
     tmp = tempfile.mkdtemp(prefix="fugue-moto-")
     log = open(args.log or os.path.join(tmp, "moto.log"), "w")
-    proc, url = start_moto(args.auth, log)
+    try:
+        proc, url = start_moto(args.auth, log)
+    except MotoError as e:
+        sys.exit(str(e))
     empty = os.path.join(tmp, "empty")
     open(empty, "w").close()
-    env = dict(os.environ)
-    env.update({
-        "FUGUE_TEST_MOTO_ENDPOINT": url,
-        "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": empty,
-        "AWS_SHARED_CREDENTIALS_FILE": empty,
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-    })
-    env.pop("AWS_SESSION_TOKEN", None)
-    env.pop("AWS_PROFILE", None)
-    env.setdefault("AWS_REGION", "us-east-1")
+    env = moto_env(url, empty)
     wrapper = shlex.split(os.environ.get("FUGUE_TEST_WRAPPER", ""))
     rc = 1
     try:

@@ -148,7 +148,9 @@ typedef struct fugue_ctx {
 	const char *type;                /* the type name */
 	/* Tags to put on what create() makes, in the same call where the API
 	 * allows (TagSpecifications): fugue:fid, fugue:resource and the
-	 * composition's tags, as an object of strings. */
+	 * composition's tags, as an object of strings. In observe(): fugue:fid
+	 * and the composition's tags (no fugue:resource), so that the tags
+	 * Fugue puts on everything can be told from a resource's own `tags`. */
 	const struct json_object *tags;
 	/* An idempotency token for create(): the same for every retry of this
 	 * resource's creation, across Conductor restarts. Pass it as ClientToken

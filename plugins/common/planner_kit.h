@@ -1,0 +1,86 @@
+/* planner_kit.h - what every planner of ours needs beyond the ABI: state
+ * objects, reading AWS's string leaves as typed values, waiting with backoff
+ * and a deadline, failures with the AWS error, CIDR and zone checks.
+ *
+ * A static library (PIC) linked into each planner's .so; not part of the
+ * installed SDK (yet). Everything here is thread-safe and keeps no state:
+ * planners call it from several threads at once. */
+#ifndef FUGUE_PLANNER_KIT_H
+#define FUGUE_PLANNER_KIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fugue/planner.h"
+
+struct json_object;
+
+/* --- state objects ------------------------------------------------------------ */
+
+/* {"id": ID, "properties": PROPS, "attributes": ATTRS} (planner.h's resource
+ * state). PROPS and ATTRS are transferred (NULL: {}). NULL on allocation
+ * failure (PROPS and ATTRS are then freed). */
+struct json_object *fugue_kit_state(const char *id, struct json_object *props,
+                                    struct json_object *attrs);
+
+/* --- reading declared properties (borrowed results; NULL/defaults when absent) -- */
+
+const char *fugue_kit_str(const struct json_object *o, const char *key);
+int fugue_kit_bool(const struct json_object *o, const char *key, int dflt);
+int64_t fugue_kit_int(const struct json_object *o, const char *key, int64_t dflt);
+
+/* --- AWS's XML leaves are strings: typed copies for observed properties -------- */
+
+/* The leaf at PATH of an AWS response (fugue_aws_get path syntax) as a new
+ * JSON string / boolean ("true"/"false") / int; NULL when absent or empty
+ * (leave the property out of the state: not observed). Caller's. */
+struct json_object *fugue_kit_aws_str(const struct json_object *root, const char *path);
+struct json_object *fugue_kit_aws_bool(const struct json_object *root, const char *path);
+struct json_object *fugue_kit_aws_int(const struct json_object *root, const char *path);
+
+/* Adds KEY = V (transferred) to O when V is not NULL. */
+void fugue_kit_put(struct json_object *o, const char *key, struct json_object *v);
+
+/* --- failures ------------------------------------------------------------------ */
+
+/* ctx->host->fail(ctx, CODE, ERR, "WHAT: AWS message (CODE)") for a failed
+ * AWS call (ERR may be NULL); returns CODE. */
+int fugue_kit_fail_aws(fugue_ctx *ctx, int code, const fugue_aws_error *err, const char *what);
+
+/* --- waiting ------------------------------------------------------------------- */
+
+/* One poll of a wait: sets *DONE when the resource is where it should be.
+ * Returns 0, FUGUE_ENOTFOUND (counted as "not yet" while the wait allows
+ * it: eventual consistency right after a create), or another error (the
+ * wait ends with it; the poll has called fail()). */
+typedef int (*fugue_kit_poll_fn)(fugue_ctx *ctx, void *arg, int *done);
+
+typedef struct fugue_kit_wait {
+	const char *what;        /* "vpc-0abc to be available", for progress and errors */
+	long deadline_ms;        /* 0: 300000 */
+	long first_ms;           /* first pause; 0: 250; doubles up to max_ms */
+	long max_ms;             /* 0: 5000 */
+	int notfound_is_wait;    /* FUGUE_ENOTFOUND means "not yet" (after a create) */
+} fugue_kit_wait;
+
+/* Polls POLL(ctx, ARG) until done, sleeping through ctx->host->sleep
+ * (cancellable) with exponential backoff, reporting progress now and then.
+ * Returns 0; the poll's error; FUGUE_ECANCELED; or FUGUE_ETIMEOUT at the
+ * deadline, after fail("timed out after N s waiting for WHAT"). */
+int fugue_kit_wait_for(fugue_ctx *ctx, const fugue_kit_wait *w, fugue_kit_poll_fn poll,
+                       void *arg);
+
+/* --- networks ------------------------------------------------------------------ */
+
+/* An IPv4 CIDR "10.0.1.0/24": 0 with *ADDR (host order) and *PREFIX, or
+ * FUGUE_EINVAL (also when host bits are set: "10.0.1.5/24"). */
+int fugue_kit_cidr_parse(const char *s, uint32_t *addr, int *prefix);
+/* Nonzero when INNER lies within OUTER (both valid CIDRs). */
+int fugue_kit_cidr_contains(const char *outer, const char *inner);
+/* Nonzero when A and B share an address. */
+int fugue_kit_cidr_overlap(const char *a, const char *b);
+/* Nonzero when AZ ("us-east-1a") belongs to REGION ("us-east-1"): the region
+ * name followed by one lower-case letter (or a local-zone suffix). */
+int fugue_kit_az_in_region(const char *az, const char *region);
+
+#endif
