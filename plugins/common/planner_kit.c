@@ -1,23 +1,18 @@
-/* planner_kit.c - see planner_kit.h.
+/* planner_kit.c - see planner_kit.h: state objects, reading JSON, the tags
+ * property, failures, base64 (waits: kit_wait.c; networks: kit_network.c).
  *
  * Nothing here keeps state between calls: every function works on its
  * arguments only, so planners call it from any thread. */
 #include "planner_kit.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
-#define WAIT_DEADLINE_MS 300000L
-#define WAIT_FIRST_MS 250L
-#define WAIT_MAX_MS 5000L
-/* The first progress line after this long, then one per interval: an
- * operator sees that a long wait is alive without a line per poll. */
-#define WAIT_PROGRESS_FIRST_MS 5000L
-#define WAIT_PROGRESS_EVERY_MS 15000L
+const fugue_prop fugue_kit_string_item[] = { { .name = "value", .kind = FUGUE_KIND_STRING } };
 
 /* --- state objects ------------------------------------------------------------ */
 
@@ -47,9 +42,19 @@ struct json_object *fugue_kit_state(const char *id, struct json_object *props,
 	return state;
 }
 
+struct json_object *fugue_kit_state_props(const struct json_object *state)
+{
+	return fugue_kit_get(state, "properties");
+}
+
+struct json_object *fugue_kit_state_attrs(const struct json_object *state)
+{
+	return fugue_kit_get(state, "attributes");
+}
+
 /* --- reading declared properties ------------------------------------------------ */
 
-static struct json_object *member(const struct json_object *o, const char *key)
+struct json_object *fugue_kit_get(const struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
 
@@ -62,23 +67,86 @@ static struct json_object *member(const struct json_object *o, const char *key)
 
 const char *fugue_kit_str(const struct json_object *o, const char *key)
 {
-	struct json_object *v = member(o, key);
+	struct json_object *v = fugue_kit_get(o, key);
 
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 int fugue_kit_bool(const struct json_object *o, const char *key, int dflt)
 {
-	struct json_object *v = member(o, key);
+	struct json_object *v = fugue_kit_get(o, key);
 
 	return json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : dflt;
 }
 
 int64_t fugue_kit_int(const struct json_object *o, const char *key, int64_t dflt)
 {
-	struct json_object *v = member(o, key);
+	struct json_object *v = fugue_kit_get(o, key);
 
 	return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : dflt;
+}
+
+const char *fugue_kit_ref_name(const struct json_object *v)
+{
+	return fugue_kit_str(v, "$ref");
+}
+
+const char *fugue_kit_declared_str(fugue_ctx *ctx, const struct json_object *ref,
+                                   const char *key)
+{
+	const char *name = fugue_kit_ref_name(ref);
+
+	if (!name || !ctx->host->declared)
+		return NULL;
+	return fugue_kit_str(ctx->host->declared(ctx, name), key);
+}
+
+/* --- JSON values and arrays -------------------------------------------------------- */
+
+struct json_object *fugue_kit_unconst(const struct json_object *o)
+{
+	return (struct json_object *)(uintptr_t)o;
+}
+
+size_t fugue_kit_len(const struct json_object *a)
+{
+	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+struct json_object *fugue_kit_at(const struct json_object *a, size_t i)
+{
+	return i < fugue_kit_len(a) ? json_object_array_get_idx(a, i) : NULL;
+}
+
+const char *fugue_kit_as_str(const struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(fugue_kit_unconst(v));
+}
+
+int fugue_kit_streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+int fugue_kit_has_string(const struct json_object *list, const char *s)
+{
+	size_t i, n = fugue_kit_len(list);
+
+	for (i = 0; i < n; i++)
+		if (fugue_kit_streq(fugue_kit_as_str(fugue_kit_at(list, i)), s))
+			return 1;
+	return 0;
+}
+
+struct json_object *fugue_kit_copy(const struct json_object *o)
+{
+	struct json_object *out = NULL;
+
+	if (!o || json_object_deep_copy(fugue_kit_unconst(o), &out, NULL) != 0)
+		return NULL;
+	return out;
 }
 
 /* --- AWS leaves ------------------------------------------------------------------ */
@@ -140,6 +208,40 @@ void fugue_kit_put(struct json_object *o, const char *key, struct json_object *v
 	json_object_object_add(o, key, v);
 }
 
+void fugue_kit_put_str(struct json_object *o, const char *key, const char *s)
+{
+	if (s)
+		fugue_kit_put(o, key, json_object_new_string(s));
+}
+
+/* --- the tags property ----------------------------------------------------------- */
+
+void fugue_kit_fix_tags(const fugue_ctx *ctx, struct json_object *state,
+                        const struct json_object *declared)
+{
+	struct json_object *tags = fugue_kit_get(fugue_kit_state_props(state), "tags");
+	const struct json_object *wanted = fugue_kit_get(declared, "tags");
+	struct json_object *drop = json_object_new_array();
+	size_t i;
+
+	if (!tags || !drop || !json_object_is_type(tags, json_type_object)) {
+		json_object_put(drop);
+		return;
+	}
+	/* collected first: deleting while iterating would break the iteration */
+	json_object_object_foreach(tags, key, value) {
+		(void)value;
+		if (fugue_kit_get(wanted, key))
+			continue;
+		if (!ctx->tags || fugue_kit_get(ctx->tags, key))
+			json_object_array_add(drop, json_object_new_string(key));
+	}
+	for (i = 0; i < json_object_array_length(drop); i++)
+		json_object_object_del(tags,
+		                       json_object_get_string(json_object_array_get_idx(drop, i)));
+	json_object_put(drop);
+}
+
 /* --- failures ------------------------------------------------------------------ */
 
 int fugue_kit_fail_aws(fugue_ctx *ctx, int code, const fugue_aws_error *err, const char *what)
@@ -156,182 +258,35 @@ int fugue_kit_fail_aws(fugue_ctx *ctx, int code, const fugue_aws_error *err, con
 	return code;
 }
 
-/* --- waiting ------------------------------------------------------------------- */
+/* --- text ----------------------------------------------------------------------- */
 
-static long now_ms(void)
+char *fugue_kit_base64(const void *data, size_t len)
 {
-	struct timespec t;
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *in = data;
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+	char *p = out;
+	size_t i;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 
-int fugue_kit_wait_for(fugue_ctx *ctx, const fugue_kit_wait *w, fugue_kit_poll_fn poll,
-                       void *arg)
-{
-	const char *what = w->what ? w->what : "the resource";
-	long deadline = w->deadline_ms > 0 ? w->deadline_ms : WAIT_DEADLINE_MS;
-	long delay = w->first_ms > 0 ? w->first_ms : WAIT_FIRST_MS;
-	long max = w->max_ms > 0 ? w->max_ms : WAIT_MAX_MS;
-	long next_progress = WAIT_PROGRESS_FIRST_MS;
-	long start = now_ms();
-
-	for (;;) {
-		long elapsed, pause;
-		int done = 0;
-		int rc;
-
-		if (ctx->host->cancelled(ctx))
-			return FUGUE_ECANCELED;
-		rc = poll(ctx, arg, &done);
-		if (rc == FUGUE_ENOTFOUND && w->notfound_is_wait) {
-			done = 0;
-		} else if (rc == FUGUE_ENOTFOUND) {
-			ctx->host->fail(ctx, rc, NULL, "%s: gone while waiting", what);
-			return rc;
-		} else if (rc != 0) {
-			return rc;
-		}
-		if (done)
-			return 0;
-		elapsed = now_ms() - start;
-		if (elapsed >= deadline) { /* rounded up: a 300 ms deadline reads "1 s" */
-			ctx->host->fail(ctx, FUGUE_ETIMEOUT, NULL,
-			                "timed out after %ld s waiting for %s",
-			                (deadline + 999) / 1000, what);
-			return FUGUE_ETIMEOUT;
-		}
-		if (elapsed >= next_progress) {
-			ctx->host->progress(ctx, "waiting for %s (%ld s)", what, elapsed / 1000);
-			next_progress = elapsed + WAIT_PROGRESS_EVERY_MS;
-		}
-		pause = delay < deadline - elapsed ? delay : deadline - elapsed;
-		if (ctx->host->sleep(ctx, pause) != 0)
-			return FUGUE_ECANCELED;
-		delay = delay * 2 < max ? delay * 2 : max;
+		*p++ = digits[v >> 18 & 63];
+		*p++ = digits[v >> 12 & 63];
+		*p++ = digits[v >> 6 & 63];
+		*p++ = digits[v & 63];
 	}
-}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
 
-/* --- networks ------------------------------------------------------------------ */
-
-/* A decimal number of 1-3 digits at *S, no leading zero (so "010" is not
- * read as octal by someone else and ten by us); advances *S. */
-static int decimal(const char **s, unsigned int max, unsigned int *out)
-{
-	const char *p = *s;
-	unsigned int v = 0;
-	int digits = 0;
-
-	while (*p >= '0' && *p <= '9' && digits < 4) {
-		v = v * 10 + (unsigned int)(*p - '0');
-		p++;
-		digits++;
+		*p++ = digits[v >> 18 & 63];
+		*p++ = digits[v >> 12 & 63];
+		*p++ = i + 1 < len ? digits[v >> 6 & 63] : '=';
+		*p++ = '=';
 	}
-	if (digits == 0 || digits > 3 || (digits > 1 && **s == '0') || v > max)
-		return FUGUE_EINVAL;
-	*s = p;
-	*out = v;
-	return 0;
-}
-
-static uint32_t prefix_mask(int prefix)
-{
-	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
-}
-
-int fugue_kit_cidr_parse(const char *s, uint32_t *addr, int *prefix)
-{
-	uint32_t a = 0;
-	unsigned int v;
-	int i;
-
-	if (!s)
-		return FUGUE_EINVAL;
-	for (i = 0; i < 4; i++) {
-		if (decimal(&s, 255, &v) != 0)
-			return FUGUE_EINVAL;
-		a = a << 8 | v;
-		if (*s++ != (i < 3 ? '.' : '/'))
-			return FUGUE_EINVAL;
-	}
-	if (decimal(&s, 32, &v) != 0 || *s != '\0')
-		return FUGUE_EINVAL;
-	if (a & ~prefix_mask((int)v))
-		return FUGUE_EINVAL;
-	*addr = a;
-	*prefix = (int)v;
-	return 0;
-}
-
-int fugue_kit_cidr_contains(const char *outer, const char *inner)
-{
-	uint32_t oa, ia;
-	int op, ip;
-
-	if (fugue_kit_cidr_parse(outer, &oa, &op) != 0 ||
-	    fugue_kit_cidr_parse(inner, &ia, &ip) != 0)
-		return 0;
-	return ip >= op && (ia & prefix_mask(op)) == oa;
-}
-
-int fugue_kit_cidr_overlap(const char *a, const char *b)
-{
-	uint32_t aa, ba, mask;
-	int ap, bp;
-
-	if (fugue_kit_cidr_parse(a, &aa, &ap) != 0 || fugue_kit_cidr_parse(b, &ba, &bp) != 0)
-		return 0;
-	mask = prefix_mask(ap < bp ? ap : bp);
-	return (aa & mask) == (ba & mask);
-}
-
-static int is_lower(char c)
-{
-	return c >= 'a' && c <= 'z';
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A local or Wavelength zone's suffix after the region: "-lax-1a",
- * "-wl1-bos-wlz-1": dash-separated groups of [a-z0-9], the first starting
- * with a letter and at least two long (so "us-east" + "-1a" is refused). */
-static int local_zone_suffix(const char *s)
-{
-	size_t group = 0;
-	int first = 1;
-
-	if (*s != '-')
-		return 0;
-	for (s++;; s++) {
-		if (*s == '-' || *s == '\0') {
-			if (group == 0 || (first && group < 2))
-				return 0;
-			if (*s == '\0')
-				return 1;
-			first = 0;
-			group = 0;
-		} else if (is_lower(*s) || (is_digit(*s) && !(first && group == 0))) {
-			group++;
-		} else {
-			return 0;
-		}
-	}
-}
-
-int fugue_kit_az_in_region(const char *az, const char *region)
-{
-	size_t n;
-
-	if (!az || !region || !*region)
-		return 0;
-	n = strlen(region);
-	if (strncmp(az, region, n) != 0)
-		return 0;
-	az += n;
-	if (is_lower(az[0]) && az[1] == '\0')
-		return 1;
-	return local_zone_suffix(az);
+	*p = '\0';
+	return out;
 }

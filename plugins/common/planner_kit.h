@@ -1,10 +1,12 @@
 /* planner_kit.h - what every planner of ours needs beyond the ABI: state
- * objects, reading AWS's string leaves as typed values, waiting with backoff
- * and a deadline, failures with the AWS error, CIDR and zone checks.
+ * objects, reading JSON (declarations, states, AWS's string leaves as typed
+ * values), the `tags` property, waiting with backoff and a deadline,
+ * failures with the AWS error, CIDR and zone checks.
  *
  * A static library (PIC) linked into each planner's .so; not part of the
  * installed SDK (yet). Everything here is thread-safe and keeps no state:
- * planners call it from several threads at once. */
+ * planners call it from several threads at once. Sources: planner_kit.c
+ * (state, JSON, tags, failures), kit_wait.c, kit_network.c. */
 #ifndef FUGUE_PLANNER_KIT_H
 #define FUGUE_PLANNER_KIT_H
 
@@ -23,11 +25,54 @@ struct json_object;
 struct json_object *fugue_kit_state(const char *id, struct json_object *props,
                                     struct json_object *attrs);
 
+/* The "properties" / "attributes" object of STATE (a resource state as
+ * fugue_kit_state makes it); borrowed, NULL when missing. */
+struct json_object *fugue_kit_state_props(const struct json_object *state);
+struct json_object *fugue_kit_state_attrs(const struct json_object *state);
+
 /* --- reading declared properties (borrowed results; NULL/defaults when absent) -- */
 
+/* O[KEY] of any kind, NULL when O is not an object or has no KEY. */
+struct json_object *fugue_kit_get(const struct json_object *o, const char *key);
+/* O[KEY] when it has that kind; else NULL / DFLT. */
 const char *fugue_kit_str(const struct json_object *o, const char *key);
 int fugue_kit_bool(const struct json_object *o, const char *key, int dflt);
 int64_t fugue_kit_int(const struct json_object *o, const char *key, int64_t dflt);
+
+/* The resource name a declared, unresolved reference V points at
+ * ({"$ref": NAME, ...}, as validate() and host->declared() see it), or NULL
+ * when V is not a reference. */
+const char *fugue_kit_ref_name(const struct json_object *v);
+
+/* The declared string property KEY of the resource that reference REF
+ * names (validate(): the VPC's "cidrBlock" for a subnet), through
+ * ctx->host->declared(); NULL when REF is not a reference to a resource of
+ * the composition, or KEY is not a plain string there. */
+const char *fugue_kit_declared_str(fugue_ctx *ctx, const struct json_object *ref,
+                                   const char *key);
+
+/* --- JSON values and arrays (borrowed results) ------------------------------------ */
+
+/* json-c's getters take non-const pointers without changing anything: the
+ * one place the const is dropped. */
+struct json_object *fugue_kit_unconst(const struct json_object *o);
+/* The length of array A; 0 when A is NULL or not an array. */
+size_t fugue_kit_len(const struct json_object *a);
+/* Element I of array A, NULL when out of range or A is not an array. */
+struct json_object *fugue_kit_at(const struct json_object *a, size_t i);
+/* V's text when V is a JSON string, else NULL. */
+const char *fugue_kit_as_str(const struct json_object *v);
+/* Nonzero when A and B are both set and equal. */
+int fugue_kit_streq(const char *a, const char *b);
+/* Nonzero when array LIST holds the string S (update()'s `changed`:
+ * fugue_kit_has_string(changed, "tags")). */
+int fugue_kit_has_string(const struct json_object *list, const char *s);
+/* A deep copy of O (caller's); NULL for NULL or on allocation failure. */
+struct json_object *fugue_kit_copy(const struct json_object *o);
+
+/* The element of every `tags` map (and any list or map of plain strings)
+ * in a schema: .items = fugue_kit_string_item. */
+extern const fugue_prop fugue_kit_string_item[];
 
 /* --- AWS's XML leaves are strings: typed copies for observed properties -------- */
 
@@ -40,6 +85,27 @@ struct json_object *fugue_kit_aws_int(const struct json_object *root, const char
 
 /* Adds KEY = V (transferred) to O when V is not NULL. */
 void fugue_kit_put(struct json_object *o, const char *key, struct json_object *v);
+/* Adds KEY = a copy of S to O; nothing when S is NULL. */
+void fugue_kit_put_str(struct json_object *o, const char *key, const char *s);
+
+/* --- the tags property ----------------------------------------------------------- */
+
+/* Makes the "tags" property of STATE (changed in place) comparable with
+ * DECLARED's `tags` (the resource's declared properties; NULL: none): AWS
+ * also carries the composition's tags, which are not the resource's own. A
+ * key declared in `tags` is kept; another is dropped when ctx->tags has it
+ * (the composition's tags, fugue:*), kept otherwise (someone added it:
+ * drift). Without ctx->tags (observe() is not given them) only declared
+ * keys are kept, so a tag added by hand is not drift there, while a
+ * declared one changed or removed is. fugue_ec2_observe() applies it. */
+void fugue_kit_fix_tags(const fugue_ctx *ctx, struct json_object *state,
+                        const struct json_object *declared);
+
+/* --- text ----------------------------------------------------------------------- */
+
+/* The base64 (RFC 4648, padded) of LEN bytes at DATA (user data, a key's
+ * material): a NUL-terminated string the caller frees, NULL on no memory. */
+char *fugue_kit_base64(const void *data, size_t len);
 
 /* --- failures ------------------------------------------------------------------ */
 

@@ -21,15 +21,12 @@
 #include "ec2_api.h"
 #include "planner_kit.h"
 #include "types.h"
-#include "util.h"
 
 /* AWS's limit on user data, before base64. */
 #define USER_DATA_MAX 16384
 
 static const char *const volume_types[] = { "gp2", "gp3", "io1", "io2", "st1", "sc1",
 	                                    "standard", NULL };
-
-static const fugue_prop tag_value = { .name = "value", .kind = FUGUE_KIND_STRING };
 
 static const fugue_prop security_group = { .name = "securityGroup", .kind = FUGUE_KIND_REF,
 	                                   .ref_types = "AWS.VPC.SecurityGroup" };
@@ -67,7 +64,8 @@ static const fugue_prop instance_props[] = {
 	{ .name = "privateIpAddress", .kind = FUGUE_KIND_STRING,
 	  .doc = "a fixed private IPv4 address in the subnet; replaces" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = &tag_value, .doc = "tags besides Fugue's own (also put on the root volume)" },
+	  .items = fugue_kit_string_item,
+	  .doc = "tags besides Fugue's own (also put on the root volume)" },
 	{ .name = NULL },
 };
 
@@ -96,24 +94,11 @@ static int ipv4_ok(const char *s)
 	return fugue_kit_cidr_parse(cidr, &addr, &prefix) == 0;
 }
 
-/* The declared cidrBlock of the subnet that REF ({"$ref": NAME}) names, when
- * it is a resource of the composition. Borrowed. */
-static const char *subnet_cidr(fugue_ctx *ctx, const struct json_object *ref)
-{
-	const char *name = fugue_kit_str(ref, "$ref");
-	const struct json_object *subnet;
-
-	if (!name || !ctx->host->declared)
-		return NULL;
-	subnet = ctx->host->declared(ctx, name);
-	return subnet ? fugue_kit_str(subnet, "cidrBlock") : NULL;
-}
-
 static int instance_validate(fugue_ctx *ctx, const struct json_object *props)
 {
 	const char *user_data = fugue_kit_str(props, "userData");
 	const char *ip = fugue_kit_str(props, "privateIpAddress");
-	const struct json_object *root = fugue_ec2u_get(props, "rootVolume");
+	const struct json_object *root = fugue_kit_get(props, "rootVolume");
 	const char *cidr;
 	int bad = 0;
 
@@ -125,7 +110,8 @@ static int instance_validate(fugue_ctx *ctx, const struct json_object *props)
 	if (ip && !ipv4_ok(ip)) {
 		ctx->host->report(ctx, "privateIpAddress", "'%s' is not an IPv4 address", ip);
 		bad++;
-	} else if (ip && (cidr = subnet_cidr(ctx, fugue_ec2u_get(props, "subnet"))) != NULL) {
+	} else if (ip && (cidr = fugue_kit_declared_str(ctx, fugue_kit_get(props, "subnet"),
+	                                                 "cidrBlock")) != NULL) {
 		char host[32];
 
 		snprintf(host, sizeof(host), "%s/32", ip);
@@ -160,7 +146,7 @@ static struct json_object *group_ids(const struct json_object *d)
 }
 
 /* D is an element of a reservation's instancesSet with the reservation's
- * ownerId copied in (see flatten()). */
+ * ownerId copied in (see add_instances()). */
 static struct json_object *instance_state(fugue_ctx *ctx, const struct json_object *d)
 {
 	struct json_object *props = json_object_new_object();
@@ -178,10 +164,9 @@ static struct json_object *instance_state(fugue_ctx *ctx, const struct json_obje
 	fugue_kit_put(props, "ebsOptimized", fugue_kit_aws_bool(d, "ebsOptimized"));
 	fugue_kit_put(props, "sourceDestCheck", fugue_kit_aws_bool(d, "sourceDestCheck"));
 	fugue_kit_put(props, "privateIpAddress", fugue_kit_aws_str(d, "privateIpAddress"));
-	fugue_kit_put(props, "tags", fugue_ec2_tags_map(fugue_aws_list(d, "tagSet"), 1));
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(d));
 	if (owner && ctx->region) {
-		snprintf(arn, sizeof(arn), "arn:aws:ec2:%s:%s:instance/%s", ctx->region, owner,
-		         id ? id : "");
+		fugue_ec2_arn(arn, sizeof(arn), ctx->region, owner, "instance", id);
 		fugue_kit_put(attrs, "arn", json_object_new_string(arn));
 	}
 	fugue_kit_put(attrs, "privateIp", fugue_kit_aws_str(d, "privateIpAddress"));
@@ -206,64 +191,63 @@ static int instance_gone(const struct json_object *d)
 	return has_state(d, "terminated") || has_state(d, "shutting-down");
 }
 
-/* The instances of RESERVATIONS (a reservationSet) appended to INSTANCES,
- * each a copy with its reservation's ownerId (for the ARN). */
-static void flatten(struct json_object *instances, const struct json_object *reservations)
+/* The instances of RESERVATION appended to INSTANCES, each a copy with the
+ * reservation's ownerId (for the ARN). */
+static void add_instances(struct json_object *instances, const struct json_object *reservation)
 {
-	size_t i;
+	struct json_object *set = fugue_aws_list(reservation, "instancesSet");
+	const char *owner = fugue_aws_get_string(reservation, "ownerId");
 	size_t j;
-	size_t n = reservations ? json_object_array_length(reservations) : 0;
 
-	for (i = 0; i < n; i++) {
-		const struct json_object *r = json_object_array_get_idx(reservations, i);
-		struct json_object *set = fugue_aws_list(r, "instancesSet");
-		const char *owner = fugue_aws_get_string(r, "ownerId");
-		size_t m = set ? json_object_array_length(set) : 0;
+	for (j = 0; j < fugue_kit_len(set); j++) {
+		struct json_object *inst = fugue_kit_copy(fugue_kit_at(set, j));
 
-		for (j = 0; j < m; j++) {
-			struct json_object *inst;
-
-			inst = fugue_ec2u_copy(json_object_array_get_idx(set, j));
-			if (!inst)
-				continue;
-			if (owner && !fugue_ec2u_get(inst, "ownerId"))
-				fugue_ec2u_put_str(inst, "ownerId", owner);
-			json_object_array_add(instances, inst);
-		}
+		if (!inst)
+			continue;
+		if (owner && !fugue_kit_get(inst, "ownerId"))
+			fugue_kit_put_str(inst, "ownerId", owner);
+		json_object_array_add(instances, inst);
 	}
 }
 
+/* observe() matches instances (flattened by add_instances), not reservations. */
+static const fugue_ec2_kind instance_kind = {
+	.noun = "instance", .action = "DescribeInstances", .result_key = "reservationSet",
+	.id_param = "instance-id", .id_key = "instanceId", .make_state = instance_state,
+	.skip = instance_gone,
+};
+
+/* Describing one instance by id answers its reservation. */
+static const fugue_ec2_kind reservation_kind = {
+	.noun = "instance", .action = "DescribeInstances", .result_key = "reservationSet",
+	.id_param = "InstanceId",
+};
+
 /* --- calls and waits ------------------------------------------------------------ */
 
-/* DescribeInstances of ID: 0 and *OUT (caller's, flattened); FUGUE_ENOTFOUND
- * (also when terminated), not recorded; or another error, recorded. */
+/* DescribeInstances of ID: 0 and *OUT (caller's, with its reservation's
+ * ownerId); FUGUE_ENOTFOUND (also when terminated), not recorded; or
+ * another error, recorded. */
 static int describe_instance(struct json_object **out, fugue_ctx *ctx, const char *id)
 {
-	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
+	struct json_object *reservation = NULL;
 	struct json_object *all = json_object_new_array();
-	fugue_aws_error err;
-	int rc;
+	int rc = fugue_ec2_describe_one(&reservation, ctx, &reservation_kind, id);
 
 	*out = NULL;
-	fugue_ec2u_put_id(params, "InstanceId", id);
-	rc = fugue_ec2_try(&res, ctx, "DescribeInstances", params, &err);
-	json_object_put(params);
+	if (rc == 0 && !all)
+		rc = FUGUE_ENOMEM;
 	if (rc == 0) {
-		flatten(all, fugue_aws_list(res, "reservationSet"));
-		*out = fugue_ec2u_copy(json_object_array_get_idx(all, 0));
+		add_instances(all, reservation);
+		*out = json_object_get(fugue_kit_at(all, 0));
 		if (*out && has_state(*out, "terminated")) {
 			json_object_put(*out);
 			*out = NULL;
 		}
 		rc = *out ? 0 : FUGUE_ENOTFOUND;
-	} else if (fugue_ec2_is_notfound(&err)) {
-		rc = FUGUE_ENOTFOUND;
-	} else {
-		fugue_kit_fail_aws(ctx, rc, &err, "DescribeInstances");
 	}
+	json_object_put(reservation);
 	json_object_put(all);
-	json_object_put(res);
 	return rc;
 }
 
@@ -324,36 +308,20 @@ static int wait_instance(struct json_object **found, fugue_ctx *ctx, const char 
 	return rc;
 }
 
-static int instance_call(fugue_ctx *ctx, const char *action, struct json_object *params)
-{
-	struct json_object *res = NULL;
-	int rc = fugue_ec2_call(&res, ctx, action, params);
-
-	json_object_put(params);
-	json_object_put(res);
-	return rc;
-}
-
 /* StopInstances / StartInstances of ID. */
 static int start_stop(fugue_ctx *ctx, const char *action, const char *id)
 {
 	struct json_object *params = json_object_new_object();
 
-	fugue_ec2u_put_id(params, "InstanceId", id);
-	return instance_call(ctx, action, params);
+	fugue_ec2_put_id(params, "InstanceId", id);
+	return fugue_ec2_do(ctx, action, params);
 }
 
 /* ModifyInstanceAttribute of one attribute ATTR = {"Value": V} (V
  * transferred): EC2 takes one attribute per call. */
 static int modify_attr(fugue_ctx *ctx, const char *id, const char *attr, struct json_object *v)
 {
-	struct json_object *params = json_object_new_object();
-	struct json_object *value = json_object_new_object();
-
-	fugue_ec2u_put_str(params, "InstanceId", id);
-	json_object_object_add(value, "Value", v);
-	json_object_object_add(params, attr, value);
-	return instance_call(ctx, "ModifyInstanceAttribute", params);
+	return fugue_ec2_set_attribute(ctx, "ModifyInstanceAttribute", "InstanceId", id, attr, v);
 }
 
 /* --- create ------------------------------------------------------------------- */
@@ -367,7 +335,7 @@ static char *root_device(fugue_ctx *ctx, const char *image)
 	const char *name;
 	char *out = NULL;
 
-	fugue_ec2u_put_id(params, "ImageId", image);
+	fugue_ec2_put_id(params, "ImageId", image);
 	if (fugue_ec2_call(&res, ctx, "DescribeImages", params) == 0) {
 		name = fugue_aws_get_string(res, "imagesSet.0.rootDeviceName");
 		out = strdup(name ? name : "/dev/xvda");
@@ -391,13 +359,13 @@ static int add_root_volume(fugue_ctx *ctx, struct json_object *params,
 	if (!device)
 		return FUGUE_EAWS;
 	ebs = json_object_new_object();
-	if (fugue_ec2u_get(root, "size"))
+	if (fugue_kit_get(root, "size"))
 		json_object_object_add(ebs, "VolumeSize",
 		                       json_object_new_int64(fugue_kit_int(root, "size", 8)));
-	fugue_ec2u_put_str(ebs, "VolumeType", fugue_kit_str(root, "volumeType"));
+	fugue_kit_put_str(ebs, "VolumeType", fugue_kit_str(root, "volumeType"));
 	json_object_object_add(ebs, "DeleteOnTermination", json_object_new_boolean(1));
 	mapping = json_object_new_object();
-	fugue_ec2u_put_str(mapping, "DeviceName", device);
+	fugue_kit_put_str(mapping, "DeviceName", device);
 	json_object_object_add(mapping, "Ebs", ebs);
 	mappings = json_object_new_array();
 	json_object_array_add(mappings, mapping);
@@ -413,41 +381,41 @@ static struct json_object *run_params(fugue_ctx *ctx, const struct json_object *
 	const char *image = fugue_kit_str(props, "imageId");
 	const char *user_data = fugue_kit_str(props, "userData");
 	const char *profile = fugue_kit_str(props, "iamInstanceProfile");
-	const struct json_object *groups = fugue_ec2u_get(props, "securityGroups");
+	const struct json_object *groups = fugue_kit_get(props, "securityGroups");
 
-	fugue_ec2u_put_str(params, "ImageId", image);
-	fugue_ec2u_put_str(params, "InstanceType", fugue_kit_str(props, "instanceType"));
+	fugue_kit_put_str(params, "ImageId", image);
+	fugue_kit_put_str(params, "InstanceType", fugue_kit_str(props, "instanceType"));
 	json_object_object_add(params, "MinCount", json_object_new_int(1));
 	json_object_object_add(params, "MaxCount", json_object_new_int(1));
-	fugue_ec2u_put_str(params, "ClientToken", ctx->client_token);
-	fugue_ec2u_put_str(params, "SubnetId", fugue_kit_str(props, "subnet"));
+	fugue_kit_put_str(params, "ClientToken", ctx->client_token);
+	fugue_kit_put_str(params, "SubnetId", fugue_kit_str(props, "subnet"));
 	if (groups && json_object_array_length(groups) > 0)
-		json_object_object_add(params, "SecurityGroupId", fugue_ec2u_copy(groups));
-	fugue_ec2u_put_str(params, "KeyName", fugue_kit_str(props, "keyName"));
-	fugue_ec2u_put_str(params, "PrivateIpAddress", fugue_kit_str(props, "privateIpAddress"));
+		json_object_object_add(params, "SecurityGroupId", fugue_kit_copy(groups));
+	fugue_kit_put_str(params, "KeyName", fugue_kit_str(props, "keyName"));
+	fugue_kit_put_str(params, "PrivateIpAddress", fugue_kit_str(props, "privateIpAddress"));
 	if (profile) {
 		struct json_object *spec = json_object_new_object();
 
 		const char *key = strncmp(profile, "arn:", 4) == 0 ? "Arn" : "Name";
 
-		fugue_ec2u_put_str(spec, key, profile);
+		fugue_kit_put_str(spec, key, profile);
 		json_object_object_add(params, "IamInstanceProfile", spec);
 	}
 	if (user_data) {
-		char *b64 = fugue_ec2u_base64(user_data, strlen(user_data));
+		char *b64 = fugue_kit_base64(user_data, strlen(user_data));
 
-		fugue_ec2u_put_str(params, "UserData", b64);
+		fugue_kit_put_str(params, "UserData", b64);
 		free(b64);
 	}
 	if (fugue_kit_bool(props, "ebsOptimized", 0))
 		json_object_object_add(params, "EbsOptimized", json_object_new_boolean(1));
-	if (add_root_volume(ctx, params, fugue_ec2u_get(props, "rootVolume"), image) != 0) {
+	if (add_root_volume(ctx, params, fugue_kit_get(props, "rootVolume"), image) != 0) {
 		json_object_put(params);
 		return NULL;
 	}
 	/* The root volume carries our tags too, so that it is found and counted. */
-	fugue_ec2_tag_spec(params, "instance", ctx, fugue_ec2u_get(props, "tags"));
-	fugue_ec2_tag_spec(params, "volume", ctx, fugue_ec2u_get(props, "tags"));
+	fugue_ec2_tag_spec(params, "instance", ctx, fugue_kit_get(props, "tags"));
+	fugue_ec2_tag_spec(params, "volume", ctx, fugue_kit_get(props, "tags"));
 	return params;
 }
 
@@ -455,23 +423,18 @@ static int instance_create(fugue_ctx *ctx, const struct json_object *props,
                            struct json_object **out)
 {
 	struct json_object *params = run_params(ctx, props);
-	struct json_object *res = NULL;
 	struct json_object *found = NULL;
-	char *id = NULL;
+	char id[64];
 	int rc;
 
 	*out = NULL;
 	if (!params)
 		return FUGUE_EAWS;
-	rc = fugue_ec2_call(&res, ctx, "RunInstances", params);
+	rc = fugue_ec2_create(id, sizeof(id), ctx, "RunInstances", params,
+	                      "instancesSet.0.instanceId");
 	json_object_put(params);
-	if (rc == 0 && fugue_aws_get_string(res, "instancesSet.0.instanceId"))
-		id = strdup(fugue_aws_get_string(res, "instancesSet.0.instanceId"));
-	json_object_put(res);
 	if (rc != 0)
 		return rc;
-	if (!id)
-		return FUGUE_ENOMEM;
 	rc = wait_instance(&found, ctx, id, "running", 1);
 	/* sourceDestCheck is not a RunInstances parameter. */
 	if (rc == 0 && !fugue_kit_bool(props, "sourceDestCheck", 1))
@@ -481,12 +444,11 @@ static int instance_create(fugue_ctx *ctx, const struct json_object *props,
 	/* What exists is handed back even after a failure, so it is not orphaned. */
 	if (describe_instance(&found, ctx, id) == 0) {
 		*out = instance_state(ctx, found);
-		fugue_ec2u_fix_tags(ctx, *out, props);
+		fugue_kit_fix_tags(ctx, *out, props);
 	} else {
 		*out = fugue_kit_state(id, NULL, NULL);
 	}
 	json_object_put(found);
-	free(id);
 	return rc;
 }
 
@@ -510,10 +472,10 @@ static int stop_modify_start(fugue_ctx *ctx, const char *id, const struct json_o
 		if (rc != 0)
 			return rc;
 	}
-	if (fugue_ec2u_changed(changed, "instanceType"))
+	if (fugue_kit_has_string(changed, "instanceType"))
 		rc = modify_attr(ctx, id, "InstanceType",
 		                 json_object_new_string(fugue_kit_str(props, "instanceType")));
-	if (rc == 0 && fugue_ec2u_changed(changed, "ebsOptimized"))
+	if (rc == 0 && fugue_kit_has_string(changed, "ebsOptimized"))
 		rc = modify_attr(ctx, id, "EbsOptimized",
 		                 json_object_new_boolean(fugue_kit_bool(props, "ebsOptimized", 0)));
 	if (!was_running)
@@ -528,10 +490,10 @@ static int set_groups(fugue_ctx *ctx, const char *id, const struct json_object *
 {
 	struct json_object *params = json_object_new_object();
 
-	fugue_ec2u_put_str(params, "InstanceId", id);
+	fugue_kit_put_str(params, "InstanceId", id);
 	json_object_object_add(params, "GroupId",
-	                       groups ? fugue_ec2u_copy(groups) : json_object_new_array());
-	return instance_call(ctx, "ModifyInstanceAttribute", params);
+	                       groups ? fugue_kit_copy(groups) : json_object_new_array());
+	return fugue_ec2_do(ctx, "ModifyInstanceAttribute", params);
 }
 
 static int instance_update(fugue_ctx *ctx, const struct json_object *state,
@@ -548,17 +510,17 @@ static int instance_update(fugue_ctx *ctx, const struct json_object *state,
 		ctx->host->fail(ctx, rc, NULL, "instance %s no longer exists", id);
 	if (rc != 0)
 		return rc;
-	if (fugue_ec2u_changed(changed, "tags"))
+	if (fugue_kit_has_string(changed, "tags"))
 		rc = fugue_ec2_sync_tags(ctx, id, fugue_aws_list(cur, "tagSet"),
-		                         fugue_ec2u_get(props, "tags"));
-	if (rc == 0 && fugue_ec2u_changed(changed, "securityGroups") &&
-	    fugue_ec2u_get(props, "securityGroups"))
-		rc = set_groups(ctx, id, fugue_ec2u_get(props, "securityGroups"));
-	if (rc == 0 && fugue_ec2u_changed(changed, "sourceDestCheck"))
+		                         fugue_kit_get(props, "tags"));
+	if (rc == 0 && fugue_kit_has_string(changed, "securityGroups") &&
+	    fugue_kit_get(props, "securityGroups"))
+		rc = set_groups(ctx, id, fugue_kit_get(props, "securityGroups"));
+	if (rc == 0 && fugue_kit_has_string(changed, "sourceDestCheck"))
 		rc = modify_attr(ctx, id, "SourceDestCheck", json_object_new_boolean(
 		                         fugue_kit_bool(props, "sourceDestCheck", 1)));
-	if (rc == 0 && (fugue_ec2u_changed(changed, "instanceType") ||
-	                fugue_ec2u_changed(changed, "ebsOptimized")))
+	if (rc == 0 && (fugue_kit_has_string(changed, "instanceType") ||
+	                fugue_kit_has_string(changed, "ebsOptimized")))
 		rc = stop_modify_start(ctx, id, cur, props, changed);
 	json_object_put(cur);
 	cur = NULL;
@@ -566,7 +528,7 @@ static int instance_update(fugue_ctx *ctx, const struct json_object *state,
 		rc = describe_instance(&cur, ctx, id);
 	if (rc == 0) {
 		*out = instance_state(ctx, cur);
-		fugue_ec2u_fix_tags(ctx, *out, props);
+		fugue_kit_fix_tags(ctx, *out, props);
 		rc = *out ? 0 : FUGUE_ENOMEM;
 	}
 	json_object_put(cur);
@@ -579,19 +541,12 @@ static int instance_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *id = fugue_kit_str(state, "id");
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
-	fugue_aws_error err;
 	int rc;
 
-	fugue_ec2u_put_id(params, "InstanceId", id);
-	rc = fugue_ec2_try(&res, ctx, "TerminateInstances", params, &err);
+	fugue_ec2_put_id(params, "InstanceId", id);
+	rc = fugue_ec2_delete(ctx, "TerminateInstances", params);
 	json_object_put(params);
-	json_object_put(res);
-	if (rc != 0 && fugue_ec2_is_notfound(&err))
-		return 0;
-	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, "TerminateInstances");
-	return wait_instance(NULL, ctx, id, "terminated", 0);
+	return rc ? rc : wait_instance(NULL, ctx, id, "terminated", 0);
 }
 
 /* Nonzero when INSTANCES holds a live instance with id ID. */
@@ -610,25 +565,22 @@ static int listed(const struct json_object *instances, const char *id)
 	return 0;
 }
 
-/* DescribeInstances filtered by FILTER = VALUES (an array, transferred),
- * the instances appended to INSTANCES. Failures recorded. */
+/* DescribeInstances filtered by FILTER = VALUES (an array of strings), the
+ * instances appended to INSTANCES. Failures recorded. */
 static int describe_into(struct json_object *instances, fugue_ctx *ctx, const char *filter,
-                         struct json_object *values)
+                         const struct json_object *values)
 {
 	struct json_object *params = json_object_new_object();
-	struct json_object *filters = json_object_new_array();
-	struct json_object *f = json_object_new_object();
 	struct json_object *reservations = NULL;
+	size_t i;
 	int rc;
 
-	fugue_ec2u_put_str(f, "Name", filter);
-	json_object_object_add(f, "Value", values);
-	json_object_array_add(filters, f);
-	json_object_object_add(params, "Filter", filters);
+	for (i = 0; i < fugue_kit_len(values); i++)
+		fugue_ec2_filter(params, filter, fugue_kit_as_str(fugue_kit_at(values, i)));
 	rc = fugue_ec2_describe(&reservations, ctx, "DescribeInstances", params, "reservationSet");
 	json_object_put(params);
-	if (rc == 0)
-		flatten(instances, reservations);
+	for (i = 0; rc == 0 && i < fugue_kit_len(reservations); i++)
+		add_instances(instances, fugue_kit_at(reservations, i));
 	json_object_put(reservations);
 	return rc;
 }
@@ -648,37 +600,21 @@ static int instance_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 
 	json_object_array_add(fid, json_object_new_string(ctx->fid));
 	rc = describe_into(instances, ctx, "tag:fugue:fid", fid);
+	json_object_put(fid);
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (items[i].id && !listed(instances, items[i].id))
 			json_object_array_add(missing, json_object_new_string(items[i].id));
 	}
 	if (rc == 0 && json_object_array_length(missing) > 0)
-		rc = describe_into(instances, ctx, "instance-id", json_object_get(missing));
+		rc = describe_into(instances, ctx, "instance-id", missing);
 	if (rc == 0)
-		rc = fugue_ec2_match(ctx, items, n, instances, "instanceId", instance_state,
-		                     instance_gone);
-	if (rc == 0)
-		fugue_ec2u_fix_batch_tags(ctx, items, n);
+		rc = fugue_ec2_match(ctx, items, n, instances, &instance_kind);
 	json_object_put(missing);
 	json_object_put(instances);
 	return rc;
 }
 
 /* --- comparing ------------------------------------------------------------------ */
-
-static int has_string(const struct json_object *list, const char *s)
-{
-	size_t i;
-	size_t n = json_object_array_length(list);
-
-	for (i = 0; i < n; i++) {
-		const char *e = json_object_get_string(json_object_array_get_idx(list, i));
-
-		if (e && s && strcmp(e, s) == 0)
-			return 1;
-	}
-	return 0;
-}
 
 /* Every string of A is in B. */
 static int subset(const struct json_object *a, const struct json_object *b)
@@ -687,7 +623,7 @@ static int subset(const struct json_object *a, const struct json_object *b)
 	size_t n = json_object_array_length(a);
 
 	for (i = 0; i < n; i++) {
-		if (!has_string(b, json_object_get_string(json_object_array_get_idx(a, i))))
+		if (!fugue_kit_has_string(b, json_object_get_string(fugue_kit_at(a, i))))
 			return 0;
 	}
 	return 1;
@@ -704,15 +640,15 @@ static int instance_compare(const char *name, const struct json_object *a,
 		return subset(a, b) && subset(b, a);
 	if (strcmp(name, "iamInstanceProfile") == 0 && json_object_is_type(a, json_type_string) &&
 	    json_object_is_type(b, json_type_string)) {
-		const char *decl = json_object_get_string(fugue_ec2u_unconst(a));
-		const char *arn = json_object_get_string(fugue_ec2u_unconst(b));
+		const char *decl = json_object_get_string(fugue_kit_unconst(a));
+		const char *arn = json_object_get_string(fugue_kit_unconst(b));
 		const char *slash = strrchr(arn, '/');
 
 		if (strcmp(decl, arn) == 0)
 			return 1;
 		return strncmp(decl, "arn:", 4) != 0 && slash && strcmp(slash + 1, decl) == 0;
 	}
-	return json_object_equal(fugue_ec2u_unconst(a), fugue_ec2u_unconst(b));
+	return json_object_equal(fugue_kit_unconst(a), fugue_kit_unconst(b));
 }
 
 const fugue_type_ops fugue_ec2_instance = {

@@ -12,9 +12,6 @@
 #include "ec2_api.h"
 #include "planner_kit.h"
 #include "types.h"
-#include "util.h"
-
-static const fugue_prop tag_value = { .name = "value", .kind = FUGUE_KIND_STRING };
 
 static const fugue_prop key_pair_props[] = {
 	{ .name = "keyName", .kind = FUGUE_KIND_STRING,
@@ -22,7 +19,7 @@ static const fugue_prop key_pair_props[] = {
 	{ .name = "publicKeyMaterial", .kind = FUGUE_KIND_STRING, .flags = FUGUE_PROP_REQUIRED,
 	  .doc = "the public key, OpenSSH format (\"ssh-ed25519 AAAA...\"); replaces" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = &tag_value, .doc = "tags besides Fugue's own" },
+	  .items = fugue_kit_string_item, .doc = "tags besides Fugue's own" },
 	{ .name = NULL },
 };
 
@@ -62,39 +59,32 @@ static struct json_object *key_pair_state(fugue_ctx *ctx, const struct json_obje
 {
 	struct json_object *props = json_object_new_object();
 	struct json_object *attrs = json_object_new_object();
-	struct json_object *tags = fugue_ec2_tags_map(fugue_aws_list(d, "tagSet"), 1);
 
 	(void)ctx;
 	fugue_kit_put(props, "keyName", fugue_kit_aws_str(d, "keyName"));
-	fugue_kit_put(props, "tags", tags);
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(d));
 	fugue_kit_put(attrs, "keyName", fugue_kit_aws_str(d, "keyName"));
 	fugue_kit_put(attrs, "fingerprint", fugue_kit_aws_str(d, "keyFingerprint"));
 	return fugue_kit_state(fugue_aws_get_string(d, "keyPairId"), props, attrs);
 }
 
+/* observe() goes by the key pair id (the state's id); create() and update()
+ * by the name, which is what the caller knows. */
+static const fugue_ec2_kind key_pair_kind = {
+	.noun = "key pair", .action = "DescribeKeyPairs", .result_key = "keySet",
+	.id_param = "KeyPairId", .id_key = "keyPairId", .make_state = key_pair_state,
+};
+
+static const fugue_ec2_kind key_name_kind = {
+	.noun = "key pair", .action = "DescribeKeyPairs", .result_key = "keySet",
+	.id_param = "KeyName", .id_key = "keyName", .make_state = key_pair_state,
+};
+
 /* DescribeKeyPairs by name: 0 and *OUT (the keySet element, caller's),
  * FUGUE_ENOTFOUND (not recorded as a failure), or another error (recorded). */
 static int describe_key(struct json_object **out, fugue_ctx *ctx, const char *name)
 {
-	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
-	fugue_aws_error err;
-	int rc;
-
-	*out = NULL;
-	fugue_ec2u_put_id(params, "KeyName", name);
-	rc = fugue_ec2_try(&res, ctx, "DescribeKeyPairs", params, &err);
-	json_object_put(params);
-	if (rc == 0) {
-		*out = fugue_ec2u_copy(fugue_aws_get(res, "keySet.0"));
-		rc = *out ? 0 : FUGUE_ENOTFOUND;
-	} else if (!fugue_ec2_is_notfound(&err)) {
-		fugue_kit_fail_aws(ctx, rc, &err, "DescribeKeyPairs");
-	} else {
-		rc = FUGUE_ENOTFOUND;
-	}
-	json_object_put(res);
-	return rc;
+	return fugue_ec2_describe_one(out, ctx, &key_name_kind, name);
 }
 
 struct key_wait {
@@ -109,19 +99,6 @@ static int poll_key(fugue_ctx *ctx, void *arg, int *done)
 
 	*done = rc == 0;
 	return rc;
-}
-
-/* A key named NAME exists: ours when it carries this resource's tags (a
- * create retried after its answer was lost), else someone else's. */
-static int is_ours(const fugue_ctx *ctx, const struct json_object *described)
-{
-	struct json_object *tags = fugue_ec2_tags_map(fugue_aws_list(described, "tagSet"), 0);
-	const char *fid = fugue_kit_str(tags, "fugue:fid");
-	const char *res = fugue_kit_str(tags, "fugue:resource");
-	int ours = fid && res && strcmp(fid, ctx->fid) == 0 && strcmp(res, ctx->resource) == 0;
-
-	json_object_put(tags);
-	return ours;
 }
 
 static int key_pair_create(fugue_ctx *ctx, const struct json_object *props,
@@ -139,21 +116,21 @@ static int key_pair_create(fugue_ctx *ctx, const struct json_object *props,
 	int rc;
 
 	*out = NULL;
-	b64 = fugue_ec2u_base64(material, strlen(material));
+	b64 = fugue_kit_base64(material, strlen(material));
 	if (!b64) {
 		json_object_put(params);
 		return FUGUE_ENOMEM;
 	}
 	/* PublicKeyMaterial is a blob in the model: base64 on the wire. */
-	fugue_ec2u_put_str(params, "KeyName", name);
-	fugue_ec2u_put_str(params, "PublicKeyMaterial", b64);
-	fugue_ec2_tag_spec(params, "key-pair", ctx, fugue_ec2u_get(props, "tags"));
+	fugue_kit_put_str(params, "KeyName", name);
+	fugue_kit_put_str(params, "PublicKeyMaterial", b64);
+	fugue_ec2_tag_spec(params, "key-pair", ctx, fugue_kit_get(props, "tags"));
 	free(b64);
 	rc = fugue_ec2_try(&res, ctx, "ImportKeyPair", params, &err);
 	json_object_put(params);
 	json_object_put(res);
 	if (rc == FUGUE_ECONFLICT && describe_key(&w.found, ctx, name) == 0 &&
-	    is_ours(ctx, w.found)) {
+	    fugue_ec2_tagged_for(ctx, w.found)) {
 		rc = 0; /* imported by an earlier attempt whose answer was lost */
 	} else if (rc != 0) {
 		json_object_put(w.found);
@@ -163,7 +140,7 @@ static int key_pair_create(fugue_ctx *ctx, const struct json_object *props,
 		rc = fugue_kit_wait_for(ctx, &wait, poll_key, &w);
 	if (rc == 0) {
 		*out = key_pair_state(ctx, w.found);
-		fugue_ec2u_fix_tags(ctx, *out, props);
+		fugue_kit_fix_tags(ctx, *out, props);
 		rc = *out ? 0 : FUGUE_ENOMEM;
 	}
 	json_object_put(w.found);
@@ -173,9 +150,9 @@ static int key_pair_create(fugue_ctx *ctx, const struct json_object *props,
 /* The name of the key in STATE: its properties', else its attributes'. */
 static const char *state_key_name(const struct json_object *state)
 {
-	const char *name = fugue_kit_str(fugue_ec2u_get(state, "properties"), "keyName");
+	const char *name = fugue_kit_str(fugue_kit_state_props(state), "keyName");
 
-	return name ? name : fugue_kit_str(fugue_ec2u_get(state, "attributes"), "keyName");
+	return name ? name : fugue_kit_str(fugue_kit_state_attrs(state), "keyName");
 }
 
 static int key_pair_update(fugue_ctx *ctx, const struct json_object *state,
@@ -196,20 +173,13 @@ static int key_pair_update(fugue_ctx *ctx, const struct json_object *state,
 		ctx->host->fail(ctx, rc, NULL, "key pair %s no longer exists", name);
 	if (rc != 0)
 		return rc;
-	if (fugue_ec2u_changed(changed, "tags"))
+	if (fugue_kit_has_string(changed, "tags"))
 		rc = fugue_ec2_sync_tags(ctx, fugue_aws_get_string(cur, "keyPairId"),
 		                         fugue_aws_list(cur, "tagSet"),
-		                         fugue_ec2u_get(props, "tags"));
+		                         fugue_kit_get(props, "tags"));
 	json_object_put(cur);
-	cur = NULL;
 	if (rc == 0)
-		rc = describe_key(&cur, ctx, name);
-	if (rc == 0) {
-		*out = key_pair_state(ctx, cur);
-		fugue_ec2u_fix_tags(ctx, *out, props);
-		rc = *out ? 0 : FUGUE_ENOMEM;
-	}
-	json_object_put(cur);
+		rc = fugue_ec2_read(out, ctx, &key_name_kind, name, props);
 	return rc;
 }
 
@@ -217,31 +187,21 @@ static int key_pair_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *name = state_key_name(state);
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
-	fugue_aws_error err;
 	int rc;
 
 	/* By name: moto deletes by KeyName only, and AWS takes either. */
 	if (name)
-		fugue_ec2u_put_str(params, "KeyName", name);
+		fugue_kit_put_str(params, "KeyName", name);
 	else
-		fugue_ec2u_put_str(params, "KeyPairId", fugue_kit_str(state, "id"));
-	rc = fugue_ec2_try(&res, ctx, "DeleteKeyPair", params, &err);
+		fugue_kit_put_str(params, "KeyPairId", fugue_kit_str(state, "id"));
+	rc = fugue_ec2_delete(ctx, "DeleteKeyPair", params);
 	json_object_put(params);
-	json_object_put(res);
-	if (rc != 0 && !fugue_ec2_is_notfound(&err))
-		return fugue_kit_fail_aws(ctx, rc, &err, "DeleteKeyPair");
-	return 0;
+	return rc;
 }
 
 static int key_pair_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 {
-	int rc = fugue_ec2_observe(ctx, items, n, "DescribeKeyPairs", "keySet", "KeyPairId",
-	                           "keyPairId", key_pair_state, NULL);
-
-	if (rc == 0)
-		fugue_ec2u_fix_batch_tags(ctx, items, n);
-	return rc;
+	return fugue_ec2_observe(ctx, items, n, &key_pair_kind);
 }
 
 const fugue_type_ops fugue_ec2_key_pair = {

@@ -8,7 +8,6 @@
  * attached) and tags. The zone and encryption replace. */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -16,12 +15,9 @@
 #include "ec2_api.h"
 #include "planner_kit.h"
 #include "types.h"
-#include "util.h"
 
 static const char *const volume_types[] = { "gp2", "gp3", "io1", "io2", "st1", "sc1",
 	                                    "standard", NULL };
-
-static const fugue_prop tag_value = { .name = "value", .kind = FUGUE_KIND_STRING };
 
 static const fugue_prop attachment_fields[] = {
 	{ .name = "instance", .kind = FUGUE_KIND_REF, .flags = FUGUE_PROP_REQUIRED,
@@ -47,7 +43,7 @@ static const fugue_prop volume_props[] = {
 	{ .name = "attachment", .kind = FUGUE_KIND_OBJECT, .flags = FUGUE_PROP_UPDATABLE,
 	  .fields = attachment_fields, .doc = "where the volume is attached; in place" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = &tag_value, .doc = "tags besides Fugue's own" },
+	  .items = fugue_kit_string_item, .doc = "tags besides Fugue's own" },
 	{ .name = NULL },
 };
 
@@ -150,7 +146,7 @@ static int device_ok(const char *d)
 static int volume_validate(fugue_ctx *ctx, const struct json_object *props)
 {
 	const char *az = fugue_kit_str(props, "availabilityZone");
-	const struct json_object *att = fugue_ec2u_get(props, "attachment");
+	const struct json_object *att = fugue_kit_get(props, "attachment");
 	const char *device = fugue_kit_str(att, "device");
 	int bad = 0;
 
@@ -199,7 +195,7 @@ static struct json_object *volume_state(fugue_ctx *ctx, const struct json_object
 	fugue_kit_put(props, "iops", fugue_kit_aws_int(d, "iops"));
 	fugue_kit_put(props, "encrypted", fugue_kit_aws_bool(d, "encrypted"));
 	fugue_kit_put(props, "attachment", attachment_of(d));
-	fugue_kit_put(props, "tags", fugue_ec2_tags_map(fugue_aws_list(d, "tagSet"), 1));
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(d));
 	fugue_kit_put(attrs, "availabilityZone", fugue_kit_aws_str(d, "availabilityZone"));
 	return fugue_kit_state(fugue_aws_get_string(d, "volumeId"), props, attrs);
 }
@@ -214,32 +210,23 @@ static int volume_gone(const struct json_object *d)
 
 /* --- calls and waits ------------------------------------------------------------ */
 
-/* DescribeVolumes of ID: 0 and *OUT (caller's); FUGUE_ENOTFOUND, not
- * recorded; or another error, recorded. */
+static const fugue_ec2_kind volume_kind = {
+	.noun = "volume", .action = "DescribeVolumes", .result_key = "volumeSet",
+	.id_param = "VolumeId", .id_key = "volumeId", .make_state = volume_state,
+	.skip = volume_gone,
+};
+
+/* DescribeVolumes of ID: 0 and *OUT (caller's); FUGUE_ENOTFOUND (also when
+ * deleted or deleting), not recorded; or another error, recorded. */
 static int describe_volume(struct json_object **out, fugue_ctx *ctx, const char *id)
 {
-	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
-	fugue_aws_error err;
-	int rc;
+	int rc = fugue_ec2_describe_one(out, ctx, &volume_kind, id);
 
-	*out = NULL;
-	fugue_ec2u_put_id(params, "VolumeId", id);
-	rc = fugue_ec2_try(&res, ctx, "DescribeVolumes", params, &err);
-	json_object_put(params);
-	if (rc == 0) {
-		*out = fugue_ec2u_copy(fugue_aws_get(res, "volumeSet.0"));
-		rc = *out && !volume_gone(*out) ? 0 : FUGUE_ENOTFOUND;
-		if (rc != 0) {
-			json_object_put(*out);
-			*out = NULL;
-		}
-	} else if (fugue_ec2_is_notfound(&err)) {
+	if (rc == 0 && volume_gone(*out)) {
+		json_object_put(*out);
+		*out = NULL;
 		rc = FUGUE_ENOTFOUND;
-	} else {
-		fugue_kit_fail_aws(ctx, rc, &err, "DescribeVolumes");
 	}
-	json_object_put(res);
 	return rc;
 }
 
@@ -325,25 +312,15 @@ static int wait_volume(struct json_object **found, fugue_ctx *ctx, const char *i
 	return rc;
 }
 
-static int volume_call(fugue_ctx *ctx, const char *action, struct json_object *params)
-{
-	struct json_object *res = NULL;
-	int rc = fugue_ec2_call(&res, ctx, action, params);
-
-	json_object_put(params);
-	json_object_put(res);
-	return rc;
-}
-
 static int attach(fugue_ctx *ctx, const char *id, const struct json_object *att)
 {
 	struct json_object *params = json_object_new_object();
 	int rc;
 
-	fugue_ec2u_put_str(params, "Device", fugue_kit_str(att, "device"));
-	fugue_ec2u_put_str(params, "InstanceId", fugue_kit_str(att, "instance"));
-	fugue_ec2u_put_str(params, "VolumeId", id);
-	rc = volume_call(ctx, "AttachVolume", params);
+	fugue_kit_put_str(params, "Device", fugue_kit_str(att, "device"));
+	fugue_kit_put_str(params, "InstanceId", fugue_kit_str(att, "instance"));
+	fugue_kit_put_str(params, "VolumeId", id);
+	rc = fugue_ec2_do(ctx, "AttachVolume", params);
 	return rc ? rc : wait_volume(NULL, ctx, id, VOL_ATTACHED, 0, NULL);
 }
 
@@ -357,10 +334,10 @@ static int detach(fugue_ctx *ctx, const char *id, const struct json_object *d)
 	if (!status || strcmp(status, "detached") == 0)
 		return 0;
 	params = json_object_new_object();
-	fugue_ec2u_put_str(params, "VolumeId", id);
-	fugue_ec2u_put_str(params, "InstanceId",
+	fugue_kit_put_str(params, "VolumeId", id);
+	fugue_kit_put_str(params, "InstanceId",
 	                   fugue_aws_get_string(d, "attachmentSet.0.instanceId"));
-	rc = volume_call(ctx, "DetachVolume", params);
+	rc = fugue_ec2_do(ctx, "DetachVolume", params);
 	return rc ? rc : wait_volume(NULL, ctx, id, VOL_AVAILABLE, 0, NULL);
 }
 
@@ -369,49 +346,35 @@ static int detach(fugue_ctx *ctx, const char *id, const struct json_object *d)
 static int volume_create(fugue_ctx *ctx, const struct json_object *props,
                          struct json_object **out)
 {
-	const struct json_object *att = fugue_ec2u_get(props, "attachment");
+	const struct json_object *att = fugue_kit_get(props, "attachment");
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
 	struct json_object *found = NULL;
-	char *id = NULL;
+	char id[64];
 	int rc;
 
 	*out = NULL;
-	fugue_ec2u_put_str(params, "AvailabilityZone", fugue_kit_str(props, "availabilityZone"));
+	fugue_kit_put_str(params, "AvailabilityZone", fugue_kit_str(props, "availabilityZone"));
 	json_object_object_add(params, "Size",
 	                       json_object_new_int64(fugue_kit_int(props, "size", 1)));
-	fugue_ec2u_put_str(params, "VolumeType", fugue_kit_str(props, "volumeType"));
-	if (fugue_ec2u_get(props, "iops"))
+	fugue_kit_put_str(params, "VolumeType", fugue_kit_str(props, "volumeType"));
+	if (fugue_kit_get(props, "iops"))
 		json_object_object_add(params, "Iops",
 		                       json_object_new_int64(fugue_kit_int(props, "iops", 0)));
 	if (fugue_kit_bool(props, "encrypted", 0))
 		json_object_object_add(params, "Encrypted", json_object_new_boolean(1));
-	fugue_ec2u_put_str(params, "ClientToken", ctx->client_token);
-	fugue_ec2_tag_spec(params, "volume", ctx, fugue_ec2u_get(props, "tags"));
-	rc = fugue_ec2_call(&res, ctx, "CreateVolume", params);
+	fugue_kit_put_str(params, "ClientToken", ctx->client_token);
+	fugue_ec2_tag_spec(params, "volume", ctx, fugue_kit_get(props, "tags"));
+	rc = fugue_ec2_create(id, sizeof(id), ctx, "CreateVolume", params, "volumeId");
 	json_object_put(params);
-	if (rc == 0 && fugue_aws_get_string(res, "volumeId"))
-		id = strdup(fugue_aws_get_string(res, "volumeId"));
-	json_object_put(res);
 	if (rc != 0)
 		return rc;
-	if (!id)
-		return FUGUE_ENOMEM;
 	rc = wait_volume(&found, ctx, id, VOL_AVAILABLE, 1, NULL);
 	if (rc == 0 && att)
 		rc = attach(ctx, id, att);
 	/* Made, even if attaching failed: hand back what exists so nothing is
 	 * orphaned; the next plan attaches it. */
 	json_object_put(found);
-	found = NULL;
-	if (describe_volume(&found, ctx, id) == 0) {
-		*out = volume_state(ctx, found);
-		fugue_ec2u_fix_tags(ctx, *out, props);
-	} else {
-		*out = fugue_kit_state(id, NULL, NULL);
-	}
-	json_object_put(found);
-	free(id);
+	*out = fugue_ec2_state_or_id(ctx, &volume_kind, id, props);
 	return rc;
 }
 
@@ -434,20 +397,20 @@ static int modify(fugue_ctx *ctx, const char *id, const struct json_object *cur,
 		return FUGUE_EINVAL;
 	}
 	params = json_object_new_object();
-	fugue_ec2u_put_str(params, "VolumeId", id);
+	fugue_kit_put_str(params, "VolumeId", id);
 	if (want > has)
 		json_object_object_add(params, "Size", json_object_new_int64(want));
-	if (fugue_ec2u_changed(changed, "volumeType"))
-		fugue_ec2u_put_str(params, "VolumeType", fugue_kit_str(props, "volumeType"));
-	if (fugue_ec2u_get(props, "iops") &&
-	    (fugue_ec2u_changed(changed, "iops") || fugue_ec2u_changed(changed, "volumeType")))
+	if (fugue_kit_has_string(changed, "volumeType"))
+		fugue_kit_put_str(params, "VolumeType", fugue_kit_str(props, "volumeType"));
+	if (fugue_kit_get(props, "iops") &&
+	    (fugue_kit_has_string(changed, "iops") || fugue_kit_has_string(changed, "volumeType")))
 		json_object_object_add(params, "Iops",
 		                       json_object_new_int64(fugue_kit_int(props, "iops", 0)));
 	if (json_object_object_length(params) == 1) {
 		json_object_put(params);
 		return 0;
 	}
-	rc = volume_call(ctx, "ModifyVolume", params);
+	rc = fugue_ec2_do(ctx, "ModifyVolume", params);
 	return rc ? rc : wait_volume(NULL, ctx, id, VOL_MODIFIED, 0, props);
 }
 
@@ -490,24 +453,17 @@ static int volume_update(fugue_ctx *ctx, const struct json_object *state,
 		ctx->host->fail(ctx, rc, NULL, "volume %s no longer exists", id);
 	if (rc != 0)
 		return rc;
-	if (fugue_ec2u_changed(changed, "size") || fugue_ec2u_changed(changed, "volumeType") ||
-	    fugue_ec2u_changed(changed, "iops"))
+	if (fugue_kit_has_string(changed, "size") || fugue_kit_has_string(changed, "volumeType") ||
+	    fugue_kit_has_string(changed, "iops"))
 		rc = modify(ctx, id, cur, props, changed);
-	if (rc == 0 && fugue_ec2u_changed(changed, "tags"))
+	if (rc == 0 && fugue_kit_has_string(changed, "tags"))
 		rc = fugue_ec2_sync_tags(ctx, id, fugue_aws_list(cur, "tagSet"),
-		                         fugue_ec2u_get(props, "tags"));
-	if (rc == 0 && fugue_ec2u_changed(changed, "attachment"))
-		rc = reattach(ctx, id, cur, fugue_ec2u_get(props, "attachment"));
+		                         fugue_kit_get(props, "tags"));
+	if (rc == 0 && fugue_kit_has_string(changed, "attachment"))
+		rc = reattach(ctx, id, cur, fugue_kit_get(props, "attachment"));
 	json_object_put(cur);
-	cur = NULL;
 	if (rc == 0)
-		rc = describe_volume(&cur, ctx, id);
-	if (rc == 0) {
-		*out = volume_state(ctx, cur);
-		fugue_ec2u_fix_tags(ctx, *out, props);
-		rc = *out ? 0 : FUGUE_ENOMEM;
-	}
-	json_object_put(cur);
+		rc = fugue_ec2_read(out, ctx, &volume_kind, id, props);
 	return rc;
 }
 
@@ -516,8 +472,6 @@ static int volume_remove(fugue_ctx *ctx, const struct json_object *state)
 	const char *id = fugue_kit_str(state, "id");
 	struct json_object *cur = NULL;
 	struct json_object *params;
-	struct json_object *res = NULL;
-	fugue_aws_error err;
 	int rc;
 
 	rc = describe_volume(&cur, ctx, id);
@@ -529,25 +483,15 @@ static int volume_remove(fugue_ctx *ctx, const struct json_object *state)
 	if (rc != 0)
 		return rc;
 	params = json_object_new_object();
-	fugue_ec2u_put_str(params, "VolumeId", id);
-	rc = fugue_ec2_try(&res, ctx, "DeleteVolume", params, &err);
+	fugue_kit_put_str(params, "VolumeId", id);
+	rc = fugue_ec2_delete(ctx, "DeleteVolume", params);
 	json_object_put(params);
-	json_object_put(res);
-	if (rc != 0 && fugue_ec2_is_notfound(&err))
-		return 0;
-	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, "DeleteVolume");
-	return wait_volume(NULL, ctx, id, VOL_GONE, 0, NULL);
+	return rc ? rc : wait_volume(NULL, ctx, id, VOL_GONE, 0, NULL);
 }
 
 static int volume_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 {
-	int rc = fugue_ec2_observe(ctx, items, n, "DescribeVolumes", "volumeSet", "VolumeId",
-	                           "volumeId", volume_state, volume_gone);
-
-	if (rc == 0)
-		fugue_ec2u_fix_batch_tags(ctx, items, n);
-	return rc;
+	return fugue_ec2_observe(ctx, items, n, &volume_kind);
 }
 
 const fugue_type_ops fugue_ec2_volume = {

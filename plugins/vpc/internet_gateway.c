@@ -16,14 +16,11 @@
 #include "planner_kit.h"
 #include "types.h"
 
-static const fugue_vpc_kind igw_kind = { "DescribeInternetGateways", "internetGatewaySet",
-	                                 "InternetGatewayId", "internet gateway" };
-
 static const fugue_prop igw_props[] = {
 	{ .name = "vpc", .kind = FUGUE_KIND_REF, .flags = FUGUE_PROP_UPDATABLE,
 	  .ref_types = "AWS.VPC.Vpc", .doc = "the VPC it is attached to (none: detached)" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = fugue_vpc_tag_value, .doc = "tags besides Fugue's own" },
+	  .items = fugue_kit_string_item, .doc = "tags besides Fugue's own" },
 	{ .name = NULL },
 };
 
@@ -65,34 +62,19 @@ static struct json_object *igw_state(fugue_ctx *ctx, const struct json_object *d
 		return NULL;
 	}
 	fugue_kit_put(props, "vpc", json_object_new_string(vpc ? vpc : ""));
-	fugue_kit_put(props, "tags", fugue_vpc_user_tags(d));
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(d));
 	if (owner) {
-		fugue_vpc_arn(arn, sizeof(arn), ctx->region, owner, "internet-gateway", id);
+		fugue_ec2_arn(arn, sizeof(arn), ctx->region, owner, "internet-gateway", id);
 		fugue_kit_put(attrs, "arn", json_object_new_string(arn));
 	}
 	return fugue_kit_state(id, props, attrs);
 }
 
-static int igw_describe(fugue_ctx *ctx, const char *id, struct json_object **d)
-{
-	int rc = fugue_vpc_describe_one(d, ctx, &igw_kind, id);
-
-	if (rc == FUGUE_ENOTFOUND)
-		ctx->host->fail(ctx, rc, NULL, "internet gateway %s not found", id);
-	return rc;
-}
-
-static int igw_read(fugue_ctx *ctx, const char *id, struct json_object **out)
-{
-	struct json_object *d = NULL;
-	int rc = igw_describe(ctx, id, &d);
-
-	if (rc != 0)
-		return rc;
-	*out = igw_state(ctx, d);
-	json_object_put(d);
-	return *out ? 0 : FUGUE_ENOMEM;
-}
+static const fugue_ec2_kind igw_kind = {
+	.noun = "internet gateway", .action = "DescribeInternetGateways",
+	.result_key = "internetGatewaySet", .id_param = "InternetGatewayId",
+	.id_key = "internetGatewayId", .make_state = igw_state,
+};
 
 static struct json_object *attach_params(const char *id, const char *vpc)
 {
@@ -108,16 +90,11 @@ static struct json_object *attach_params(const char *id, const char *vpc)
 static int attach(fugue_ctx *ctx, const char *id, const char *vpc)
 {
 	struct json_object *params = attach_params(id, vpc);
-	struct json_object *out = NULL;
-	int rc;
 
 	if (!params)
 		return FUGUE_ENOMEM;
 	ctx->host->progress(ctx, "attaching %s to %s", id, vpc);
-	rc = fugue_ec2_call(&out, ctx, "AttachInternetGateway", params);
-	json_object_put(out);
-	json_object_put(params);
-	return rc;
+	return fugue_ec2_do(ctx, "AttachInternetGateway", params);
 }
 
 /* Detaches ID from VPC; not attached (any more) is success. Retries while
@@ -126,27 +103,14 @@ static int attach(fugue_ctx *ctx, const char *id, const char *vpc)
 static int detach(fugue_ctx *ctx, const char *id, const char *vpc)
 {
 	struct json_object *params = attach_params(id, vpc);
-	struct json_object *out = NULL;
-	fugue_aws_error err;
 	char what[128];
 	int rc;
 
 	if (!params)
 		return FUGUE_ENOMEM;
 	ctx->host->progress(ctx, "detaching %s from %s", id, vpc);
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&out, ctx, "DetachInternetGateway", params, &err);
-	json_object_put(out);
-	if (rc != 0 && strcmp(err.code, "Gateway.NotAttached") == 0)
-		rc = 0;
-	else if (rc != 0 && fugue_ec2_is_notfound(&err))
-		rc = 0;
-	else if (rc != 0 && strcmp(err.code, "DependencyViolation") == 0) {
-		snprintf(what, sizeof(what), "internet gateway %s", id);
-		rc = fugue_vpc_delete_call(ctx, "DetachInternetGateway", params, what);
-	} else if (rc != 0) {
-		rc = fugue_kit_fail_aws(ctx, rc, &err, "DetachInternetGateway");
-	}
+	snprintf(what, sizeof(what), "internet gateway %s", id);
+	rc = fugue_ec2_delete_retry(ctx, "DetachInternetGateway", params, what, NULL);
 	json_object_put(params);
 	return rc;
 }
@@ -178,37 +142,25 @@ int fugue_vpc_detach_gateways(fugue_ctx *ctx, const char *vpc)
 static int igw_create(fugue_ctx *ctx, const struct json_object *props, struct json_object **out)
 {
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
 	const char *vpc = fugue_kit_str(props, "vpc");
-	const char *got;
 	char id[64];
 	int rc;
 
 	*out = NULL;
 	if (!params)
 		return FUGUE_ENOMEM;
-	fugue_ec2_tag_spec(params, "internet-gateway", ctx, fugue_vpc_member(props, "tags"));
-	rc = fugue_ec2_call(&res, ctx, "CreateInternetGateway", params);
+	fugue_ec2_tag_spec(params, "internet-gateway", ctx, fugue_kit_get(props, "tags"));
+	rc = fugue_ec2_create(id, sizeof(id), ctx, "CreateInternetGateway", params,
+	                      "internetGateway.internetGatewayId");
 	json_object_put(params);
 	if (rc != 0)
 		return rc;
-	got = fugue_aws_get_string(res, "internetGateway.internetGatewayId");
-	snprintf(id, sizeof(id), "%s", got ? got : "");
-	json_object_put(res);
-	if (!id[0]) {
-		ctx->host->fail(ctx, FUGUE_EPROTO, NULL,
-		                "createinternetgateway answered without a gateway id");
-		return FUGUE_EPROTO;
-	}
-	ctx->host->progress(ctx, "created %s", id);
 	/* the gateway may not be visible to Attach at once */
-	rc = fugue_vpc_wait_state(NULL, ctx, &igw_kind, id, "");
+	rc = fugue_ec2_wait_state(NULL, ctx, &igw_kind, id, "");
 	if (rc == 0 && vpc && vpc[0])
 		rc = attach(ctx, id, vpc);
 	if (rc == 0)
-		rc = igw_read(ctx, id, out);
-	if (rc == 0)
-		fugue_vpc_fix_tags(ctx, *out, props);
+		rc = fugue_ec2_read(out, ctx, &igw_kind, id, props);
 	if (rc != 0 && !*out)
 		*out = fugue_kit_state(id, NULL, NULL); /* made: the Conductor must know it */
 	return rc;
@@ -225,24 +177,24 @@ static int igw_update(fugue_ctx *ctx, const struct json_object *state,
 	int rc;
 
 	*out = NULL;
-	rc = igw_describe(ctx, id, &d);
+	rc = fugue_ec2_describe_one(&d, ctx, &igw_kind, id);
+	if (rc == FUGUE_ENOTFOUND)
+		ctx->host->fail(ctx, rc, NULL, "internet gateway %s not found", id);
 	if (rc != 0)
 		return rc;
 	now = attached_vpc(d);
-	if (fugue_vpc_changed(changed, "vpc")) {
+	if (fugue_kit_has_string(changed, "vpc")) {
 		if (now && (!want || strcmp(now, want) != 0))
 			rc = detach(ctx, id, now);
 		if (rc == 0 && want && want[0] && !(now && strcmp(now, want) == 0))
 			rc = attach(ctx, id, want);
 	}
-	if (rc == 0 && fugue_vpc_changed(changed, "tags"))
+	if (rc == 0 && fugue_kit_has_string(changed, "tags"))
 		rc = fugue_ec2_sync_tags(ctx, id, fugue_aws_list(d, "tagSet"),
-		                         fugue_vpc_member(props, "tags"));
+		                         fugue_kit_get(props, "tags"));
 	json_object_put(d);
 	if (rc == 0)
-		rc = igw_read(ctx, id, out);
-	if (rc == 0)
-		fugue_vpc_fix_tags(ctx, *out, props);
+		rc = fugue_ec2_read(out, ctx, &igw_kind, id, props);
 	return rc;
 }
 
@@ -250,11 +202,9 @@ static int igw_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *id = fugue_kit_str(state, "id");
 	struct json_object *d = NULL;
-	struct json_object *params;
-	char what[96];
 	int rc;
 
-	rc = fugue_vpc_describe_one(&d, ctx, &igw_kind, id);
+	rc = fugue_ec2_describe_one(&d, ctx, &igw_kind, id);
 	if (rc == FUGUE_ENOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -262,22 +212,12 @@ static int igw_remove(fugue_ctx *ctx, const struct json_object *state)
 	if (attached_vpc(d))
 		rc = detach(ctx, id, attached_vpc(d));
 	json_object_put(d);
-	if (rc != 0)
-		return rc;
-	params = json_object_new_object();
-	if (!params)
-		return FUGUE_ENOMEM;
-	json_object_object_add(params, "InternetGatewayId", json_object_new_string(id));
-	snprintf(what, sizeof(what), "internet gateway %s", id);
-	rc = fugue_vpc_delete_call(ctx, "DeleteInternetGateway", params, what);
-	json_object_put(params);
-	return rc;
+	return rc ? rc : fugue_ec2_remove(ctx, &igw_kind, "DeleteInternetGateway", id, NULL);
 }
 
 static int igw_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 {
-	return fugue_vpc_observe(ctx, items, n, "DescribeInternetGateways", "internetGatewaySet",
-	                         "InternetGatewayId", "internetGatewayId", igw_state, NULL);
+	return fugue_ec2_observe(ctx, items, n, &igw_kind);
 }
 
 const fugue_type_ops fugue_vpc_internet_gateway = {

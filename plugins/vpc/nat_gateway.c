@@ -15,9 +15,6 @@
 #include "planner_kit.h"
 #include "types.h"
 
-static const fugue_vpc_kind nat_kind = { "DescribeNatGateways", "natGatewaySet", "NatGatewayId",
-	                                 "nat gateway" };
-
 static const char *const connectivity[] = { "public", "private", NULL };
 
 static const fugue_prop nat_props[] = {
@@ -29,7 +26,7 @@ static const fugue_prop nat_props[] = {
 	{ .name = "connectivityType", .kind = FUGUE_KIND_STRING, .default_json = "\"public\"",
 	  .enum_values = connectivity, .doc = "public (to the internet) or private; replaces" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = fugue_vpc_tag_value, .doc = "tags besides Fugue's own" },
+	  .items = fugue_kit_string_item, .doc = "tags besides Fugue's own" },
 	{ .name = NULL },
 };
 
@@ -42,7 +39,7 @@ static const fugue_attr nat_attrs[] = {
 static int nat_validate(fugue_ctx *ctx, const struct json_object *props)
 {
 	const char *type = fugue_kit_str(props, "connectivityType");
-	int has_eip = fugue_vpc_member(props, "elasticIp") != NULL;
+	int has_eip = fugue_kit_get(props, "elasticIp") != NULL;
 	int is_private = type && strcmp(type, "private") == 0;
 
 	if (!is_private && !has_eip) {
@@ -83,81 +80,105 @@ static struct json_object *nat_state(fugue_ctx *ctx, const struct json_object *d
 		fugue_kit_put(props, "elasticIp",
 		              fugue_kit_aws_str(d, "natGatewayAddressSet.0.allocationId"));
 	fugue_kit_put(props, "connectivityType", fugue_kit_aws_str(d, "connectivityType"));
-	fugue_kit_put(props, "tags", fugue_vpc_user_tags(d));
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(d));
 	fugue_kit_put(attrs, "publicIp", fugue_kit_aws_str(d, "natGatewayAddressSet.0.publicIp"));
 	fugue_kit_put(attrs, "privateIp", fugue_kit_aws_str(d, "natGatewayAddressSet.0.privateIp"));
 	return fugue_kit_state(id, props, attrs);
 }
 
-static int nat_read(fugue_ctx *ctx, const char *id, struct json_object **out,
-                    struct json_object **d)
-{
-	struct json_object *item = NULL;
-	int rc = fugue_vpc_describe_one(&item, ctx, &nat_kind, id);
+static const fugue_ec2_kind nat_kind = {
+	.noun = "nat gateway", .action = "DescribeNatGateways", .result_key = "natGatewaySet",
+	.id_param = "NatGatewayId", .id_key = "natGatewayId", .make_state = nat_state,
+	.skip = nat_skip,
+};
 
-	if (rc == 0 && nat_skip(item)) {
-		json_object_put(item);
-		rc = FUGUE_ENOTFOUND;
-	}
-	if (rc == FUGUE_ENOTFOUND)
-		ctx->host->fail(ctx, rc, NULL, "nat gateway %s not found", id);
+/* A public NAT gateway needs an internet gateway attached to its VPC when
+ * it is made, or AWS fails it ("Network vpc-... has no Internet gateway
+ * attached"). Nothing in a composition orders the two (the NAT gateway
+ * references its subnet and address, not the gateway), so the planner
+ * waits for the attachment, as for any eventual consistency. */
+struct igw_wait {
+	const char *vpc;
+};
+
+static int igw_attached(fugue_ctx *ctx, void *arg, int *done)
+{
+	const struct igw_wait *w = arg;
+	struct json_object *params = json_object_new_object();
+	struct json_object *found = NULL;
+	int rc;
+
+	if (!params)
+		return FUGUE_ENOMEM;
+	fugue_ec2_filter(params, "attachment.vpc-id", w->vpc);
+	rc = fugue_ec2_describe(&found, ctx, "DescribeInternetGateways", params,
+	                        "internetGatewaySet");
+	json_object_put(params);
+	if (rc == 0)
+		*done = fugue_kit_len(found) > 0;
+	json_object_put(found);
+	return rc;
+}
+
+static int wait_for_internet_gateway(fugue_ctx *ctx, const char *subnet_id)
+{
+	struct json_object *params = json_object_new_object();
+	struct json_object *subnets = NULL;
+	struct igw_wait arg;
+	fugue_kit_wait w = { 0 };
+	char what[128];
+	int rc;
+
+	if (!params)
+		return FUGUE_ENOMEM;
+	fugue_ec2_filter(params, "subnet-id", subnet_id);
+	rc = fugue_ec2_describe(&subnets, ctx, "DescribeSubnets", params, "subnetSet");
+	json_object_put(params);
 	if (rc != 0)
 		return rc;
-	if (out) {
-		*out = nat_state(ctx, item);
-		if (!*out) {
-			json_object_put(item);
-			return FUGUE_ENOMEM;
-		}
+	arg.vpc = fugue_kit_str(fugue_kit_at(subnets, 0), "vpcId");
+	if (!arg.vpc) {
+		/* the create says what is wrong with the subnet */
+		json_object_put(subnets);
+		return 0;
 	}
-	if (d)
-		*d = item;
-	else
-		json_object_put(item);
-	return 0;
+	snprintf(what, sizeof(what), "an internet gateway attached to %s", arg.vpc);
+	w.what = what;
+	rc = fugue_kit_wait_for(ctx, &w, igw_attached, &arg);
+	json_object_put(subnets);
+	return rc;
 }
 
 static int nat_create(fugue_ctx *ctx, const struct json_object *props, struct json_object **out)
 {
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
 	const char *type = fugue_kit_str(props, "connectivityType");
-	const char *eip = fugue_kit_str(props, "elasticIp");
-	const char *got;
 	char id[64];
 	int rc;
 
 	*out = NULL;
 	if (!params)
 		return FUGUE_ENOMEM;
-	json_object_object_add(params, "SubnetId",
-	                       json_object_new_string(fugue_kit_str(props, "subnet")));
-	if (eip)
-		json_object_object_add(params, "AllocationId", json_object_new_string(eip));
-	json_object_object_add(params, "ConnectivityType",
-	                       json_object_new_string(type ? type : "public"));
-	if (ctx->client_token)
-		json_object_object_add(params, "ClientToken",
-		                       json_object_new_string(ctx->client_token));
-	fugue_ec2_tag_spec(params, "natgateway", ctx, fugue_vpc_member(props, "tags"));
-	rc = fugue_ec2_call(&res, ctx, "CreateNatGateway", params);
+	if (!type || strcmp(type, "public") == 0) {
+		rc = wait_for_internet_gateway(ctx, fugue_kit_str(props, "subnet"));
+		if (rc != 0) {
+			json_object_put(params);
+			return rc;
+		}
+	}
+	fugue_kit_put_str(params, "SubnetId", fugue_kit_str(props, "subnet"));
+	fugue_kit_put_str(params, "AllocationId", fugue_kit_str(props, "elasticIp"));
+	fugue_kit_put_str(params, "ConnectivityType", type ? type : "public");
+	fugue_kit_put_str(params, "ClientToken", ctx->client_token);
+	fugue_ec2_tag_spec(params, "natgateway", ctx, fugue_kit_get(props, "tags"));
+	rc = fugue_ec2_create(id, sizeof(id), ctx, "CreateNatGateway", params,
+	                      "natGateway.natGatewayId");
 	json_object_put(params);
 	if (rc != 0)
 		return rc;
-	got = fugue_aws_get_string(res, "natGateway.natGatewayId");
-	snprintf(id, sizeof(id), "%s", got ? got : "");
-	json_object_put(res);
-	if (!id[0]) {
-		ctx->host->fail(ctx, FUGUE_EPROTO, NULL,
-		                "createnatgateway answered without a gateway id");
-		return FUGUE_EPROTO;
-	}
-	ctx->host->progress(ctx, "created %s, waiting for it to be available", id);
-	rc = fugue_vpc_wait_state(NULL, ctx, &nat_kind, id, "available");
+	rc = fugue_ec2_wait_state(NULL, ctx, &nat_kind, id, "available");
 	if (rc == 0)
-		rc = nat_read(ctx, id, out, NULL);
-	if (rc == 0)
-		fugue_vpc_fix_tags(ctx, *out, props);
+		rc = fugue_ec2_read(out, ctx, &nat_kind, id, props);
 	if (rc != 0 && !*out)
 		*out = fugue_kit_state(id, NULL, NULL); /* made: the Conductor must know it */
 	return rc;
@@ -168,21 +189,13 @@ static int nat_update(fugue_ctx *ctx, const struct json_object *state,
                       struct json_object **out)
 {
 	const char *id = fugue_kit_str(state, "id");
-	struct json_object *d = NULL;
 	int rc = 0;
 
 	*out = NULL;
-	if (fugue_vpc_changed(changed, "tags")) {
-		rc = nat_read(ctx, id, NULL, &d);
-		if (rc == 0)
-			rc = fugue_ec2_sync_tags(ctx, id, fugue_aws_list(d, "tagSet"),
-			                         fugue_vpc_member(props, "tags"));
-		json_object_put(d);
-	}
+	if (fugue_kit_has_string(changed, "tags"))
+		rc = fugue_ec2_update_tags(ctx, &nat_kind, id, props);
 	if (rc == 0)
-		rc = nat_read(ctx, id, out, NULL);
-	if (rc == 0)
-		fugue_vpc_fix_tags(ctx, *out, props);
+		rc = fugue_ec2_read(out, ctx, &nat_kind, id, props);
 	return rc;
 }
 
@@ -190,29 +203,22 @@ static int nat_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *id = fugue_kit_str(state, "id");
 	struct json_object *params = json_object_new_object();
-	struct json_object *out = NULL;
-	fugue_aws_error err;
 	int rc;
 
 	if (!params)
 		return FUGUE_ENOMEM;
-	json_object_object_add(params, "NatGatewayId", json_object_new_string(id));
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&out, ctx, "DeleteNatGateway", params, &err);
-	json_object_put(out);
+	fugue_kit_put_str(params, "NatGatewayId", id);
+	rc = fugue_ec2_delete(ctx, "DeleteNatGateway", params);
 	json_object_put(params);
-	if (rc != 0 && fugue_ec2_is_notfound(&err))
-		return 0;
-	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, "DeleteNatGateway");
 	/* its address and subnet are free only once it is deleted */
-	return fugue_vpc_wait_state(NULL, ctx, &nat_kind, id, NULL);
+	if (rc == 0)
+		rc = fugue_ec2_wait_state(NULL, ctx, &nat_kind, id, NULL);
+	return rc;
 }
 
 static int nat_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 {
-	return fugue_vpc_observe(ctx, items, n, "DescribeNatGateways", "natGatewaySet",
-	                         "NatGatewayId", "natGatewayId", nat_state, nat_skip);
+	return fugue_ec2_observe(ctx, items, n, &nat_kind);
 }
 
 const fugue_type_ops fugue_vpc_nat_gateway = {

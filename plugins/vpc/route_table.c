@@ -37,45 +37,6 @@ static const struct target {
 	{ NULL, NULL },
 };
 
-/* --- small json helpers -------------------------------------------------------- */
-
-/* json-c's getters take non-const pointers without changing anything. */
-static struct json_object *unconst(const struct json_object *o)
-{
-	return (struct json_object *)(uintptr_t)o;
-}
-
-static struct json_object *member(const struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object))
-		return NULL;
-	json_object_object_get_ex(unconst(o), key, &v);
-	return v;
-}
-
-static size_t list_len(const struct json_object *a)
-{
-	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-}
-
-static struct json_object *list_at(const struct json_object *a, size_t i)
-{
-	return json_object_array_get_idx(a, i);
-}
-
-static const char *str_or_null(const struct json_object *v)
-{
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(unconst(v))
-	                                                     : NULL;
-}
-
-static int str_eq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
 /* --- a route, declared or observed ---------------------------------------------- */
 
 /* The target of ROUTE: *PROP the property set, *VALUE its id (a string, or
@@ -86,7 +47,7 @@ static int route_target(const struct target **prop, const struct json_object **v
 	const struct target *t;
 
 	for (t = targets; t->prop; t++) {
-		struct json_object *v = member(route, t->prop);
+		struct json_object *v = fugue_kit_get(route, t->prop);
 
 		if (v && !(json_object_is_type(v, json_type_string) &&
 		           json_object_get_string_len(v) == 0)) {
@@ -103,13 +64,14 @@ static char *route_key(const struct json_object *route)
 {
 	const struct target *t = NULL;
 	const struct json_object *v = NULL;
-	const char *dest = str_or_null(member(route, "destinationCidrBlock"));
+	const char *dest = fugue_kit_str(route, "destinationCidrBlock");
 	char *key = NULL;
 
 	if (route_target(&t, &v, route) != 0)
 		return asprintf(&key, "%s>", dest ? dest : "") < 0 ? NULL : key;
 	if (asprintf(&key, "%s>%s=%s", dest ? dest : "", t->prop,
-	             json_object_to_json_string_ext(unconst(v), JSON_C_TO_STRING_PLAIN)) < 0)
+	             json_object_to_json_string_ext(fugue_kit_unconst(v),
+	                                            JSON_C_TO_STRING_PLAIN)) < 0)
 		return NULL;
 	return key;
 }
@@ -118,13 +80,14 @@ static char *route_key(const struct json_object *route)
  * propagated from a virtual private gateway, anything not IPv4. */
 static int route_is_aws(const struct json_object *route)
 {
-	const char *origin = str_or_null(member(route, "origin"));
+	const char *origin = fugue_kit_str(route, "origin");
 
-	if (!str_or_null(member(route, "destinationCidrBlock")))
+	if (!fugue_kit_str(route, "destinationCidrBlock"))
 		return 1;
-	if (str_eq(str_or_null(member(route, "gatewayId")), "local"))
+	if (fugue_kit_streq(fugue_kit_str(route, "gatewayId"), "local"))
 		return 1;
-	return str_eq(origin, "CreateRouteTable") || str_eq(origin, "EnableVgwRoutePropagation");
+	return fugue_kit_streq(origin, "CreateRouteTable") ||
+	       fugue_kit_streq(origin, "EnableVgwRoutePropagation");
 }
 
 /* Sorts routes by destination address, then prefix. */
@@ -132,8 +95,8 @@ static int route_order(const void *a, const void *b)
 {
 	const struct json_object *ra = *(const struct json_object *const *)a;
 	const struct json_object *rb = *(const struct json_object *const *)b;
-	const char *da = str_or_null(member(ra, "destinationCidrBlock"));
-	const char *db = str_or_null(member(rb, "destinationCidrBlock"));
+	const char *da = fugue_kit_str(ra, "destinationCidrBlock");
+	const char *db = fugue_kit_str(rb, "destinationCidrBlock");
 	uint32_t aa = 0;
 	uint32_t ab = 0;
 	int pa = 0;
@@ -155,8 +118,8 @@ static struct json_object *observed_routes(const struct json_object *rt)
 	struct json_object *out = json_object_new_array();
 	size_t i;
 
-	for (i = 0; out && i < list_len(routes); i++) {
-		const struct json_object *r = list_at(routes, i);
+	for (i = 0; out && i < fugue_kit_len(routes); i++) {
+		const struct json_object *r = fugue_kit_at(routes, i);
 		const struct target *t = NULL;
 		const struct json_object *v = NULL;
 		struct json_object *o;
@@ -169,8 +132,8 @@ static struct json_object *observed_routes(const struct json_object *rt)
 			return NULL;
 		}
 		json_object_object_add(o, "destinationCidrBlock",
-		                       json_object_get(member(r, "destinationCidrBlock")));
-		json_object_object_add(o, t->prop, json_object_get(unconst(v)));
+		                       json_object_get(fugue_kit_get(r, "destinationCidrBlock")));
+		json_object_object_add(o, t->prop, json_object_get(fugue_kit_unconst(v)));
 		json_object_array_add(out, o);
 	}
 	if (out)
@@ -183,12 +146,12 @@ static int assoc_is_subnet(const struct json_object *assoc)
 {
 	const char *state = fugue_aws_get_string(assoc, "associationState.state");
 
-	if (str_eq(str_or_null(member(assoc, "main")), "true"))
+	if (fugue_kit_streq(fugue_kit_str(assoc, "main"), "true"))
 		return 0;
-	if (str_eq(state, "disassociating") || str_eq(state, "disassociated") ||
-	    str_eq(state, "failed"))
+	if (fugue_kit_streq(state, "disassociating") || fugue_kit_streq(state, "disassociated") ||
+	    fugue_kit_streq(state, "failed"))
 		return 0;
-	return str_or_null(member(assoc, "subnetId")) != NULL;
+	return fugue_kit_str(assoc, "subnetId") != NULL;
 }
 
 static int string_order(const void *a, const void *b)
@@ -206,11 +169,11 @@ static struct json_object *observed_subnets(const struct json_object *rt)
 	struct json_object *out = json_object_new_array();
 	size_t i;
 
-	for (i = 0; out && i < list_len(assocs); i++) {
-		const struct json_object *a = list_at(assocs, i);
+	for (i = 0; out && i < fugue_kit_len(assocs); i++) {
+		const struct json_object *a = fugue_kit_at(assocs, i);
 
 		if (assoc_is_subnet(a))
-			json_object_array_add(out, json_object_get(member(a, "subnetId")));
+			json_object_array_add(out, json_object_get(fugue_kit_get(a, "subnetId")));
 	}
 	if (out)
 		json_object_array_sort(out, string_order);
@@ -235,9 +198,9 @@ static struct json_object *make_state(fugue_ctx *ctx, const struct json_object *
 	fugue_kit_put(props, "vpc", fugue_kit_aws_str(rt, "vpcId"));
 	fugue_kit_put(props, "routes", observed_routes(rt));
 	fugue_kit_put(props, "subnets", observed_subnets(rt));
-	fugue_kit_put(props, "tags", fugue_vpc_user_tags(rt));
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(rt));
 	if (owner) {
-		fugue_vpc_arn(arn, sizeof(arn), ctx->region, owner, "route-table", id ? id : "");
+		fugue_ec2_arn(arn, sizeof(arn), ctx->region, owner, "route-table", id);
 		json_object_object_add(attrs, "arn", json_object_new_string(arn));
 		json_object_object_add(attrs, "ownerId", json_object_new_string(owner));
 	}
@@ -245,44 +208,12 @@ static struct json_object *make_state(fugue_ctx *ctx, const struct json_object *
 	return fugue_kit_state(id, props, attrs);
 }
 
+static const fugue_ec2_kind rt_kind = {
+	.noun = "route table", .action = "DescribeRouteTables", .result_key = "routeTableSet",
+	.id_param = "RouteTableId", .id_key = "routeTableId", .make_state = make_state,
+};
+
 /* --- AWS calls ---------------------------------------------------------------------- */
-
-/* Describes table ID: 0 and *OUT (caller's, the table's element), or
- * FUGUE_ENOTFOUND (nothing recorded: an answer), or another error (recorded). */
-static int describe_one(struct json_object **out, fugue_ctx *ctx, const char *id)
-{
-	struct json_object *params = json_object_new_object();
-	struct json_object *ids = json_object_new_array();
-	struct json_object *res = NULL;
-	struct json_object *rt;
-	fugue_aws_error err;
-	int rc;
-
-	*out = NULL;
-	if (!params || !ids) {
-		json_object_put(params);
-		json_object_put(ids);
-		return FUGUE_ENOMEM;
-	}
-	json_object_array_add(ids, json_object_new_string(id));
-	json_object_object_add(params, "RouteTableId", ids);
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&res, ctx, "DescribeRouteTables", params, &err);
-	json_object_put(params);
-	if (rc != 0) {
-		if (fugue_ec2_is_notfound(&err))
-			return FUGUE_ENOTFOUND;
-		return fugue_kit_fail_aws(ctx, rc, &err, "DescribeRouteTables");
-	}
-	rt = fugue_aws_get(res, "routeTableSet.0");
-	if (!rt) {
-		json_object_put(res);
-		return FUGUE_ENOTFOUND;
-	}
-	*out = json_object_get(rt);
-	json_object_put(res);
-	return 0;
-}
 
 /* ACTION on table ID with one more parameter KEY = VALUE (NULL: none) plus
  * the route's target when ROUTE is given. */
@@ -293,36 +224,33 @@ static int route_call(fugue_ctx *ctx, const char *action, const char *id,
 	struct json_object *res = NULL;
 	const struct target *t = NULL;
 	const struct json_object *v = NULL;
-	fugue_aws_error err;
 	int rc;
 
 	if (!params)
 		return FUGUE_ENOMEM;
 	json_object_object_add(params, "RouteTableId", json_object_new_string(id));
 	json_object_object_add(params, "DestinationCidrBlock",
-	                       json_object_get(member(route, "destinationCidrBlock")));
+	                       json_object_get(fugue_kit_get(route, "destinationCidrBlock")));
 	if (strcmp(action, "DeleteRoute") != 0 && route_target(&t, &v, route) == 0)
-		json_object_object_add(params, t->wire, json_object_get(unconst(v)));
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&res, ctx, action, params, &err);
+		json_object_object_add(params, t->wire, json_object_get(fugue_kit_unconst(v)));
+	/* a route already gone is what DeleteRoute wanted */
+	if (strcmp(action, "DeleteRoute") == 0)
+		rc = fugue_ec2_delete(ctx, action, params);
+	else
+		rc = fugue_ec2_call(&res, ctx, action, params);
 	json_object_put(params);
 	json_object_put(res);
-	/* a route already gone is what DeleteRoute wanted */
-	if (rc != 0 && strcmp(action, "DeleteRoute") == 0 && fugue_ec2_is_notfound(&err))
-		return 0;
-	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, action);
-	return 0;
+	return rc;
 }
 
 static const struct json_object *find_route(const struct json_object *routes, const char *dest)
 {
 	size_t i;
 
-	for (i = 0; i < list_len(routes); i++) {
-		const struct json_object *r = list_at(routes, i);
+	for (i = 0; i < fugue_kit_len(routes); i++) {
+		const struct json_object *r = fugue_kit_at(routes, i);
 
-		if (str_eq(str_or_null(member(r, "destinationCidrBlock")), dest))
+		if (fugue_kit_streq(fugue_kit_str(r, "destinationCidrBlock"), dest))
 			return r;
 	}
 	return NULL;
@@ -338,9 +266,9 @@ static int sync_routes(fugue_ctx *ctx, const char *id, const struct json_object 
 
 	if (!have)
 		return FUGUE_ENOMEM;
-	for (i = 0; rc == 0 && i < list_len(want); i++) {
-		const struct json_object *w = list_at(want, i);
-		const char *dest = str_or_null(member(w, "destinationCidrBlock"));
+	for (i = 0; rc == 0 && i < fugue_kit_len(want); i++) {
+		const struct json_object *w = fugue_kit_at(want, i);
+		const char *dest = fugue_kit_str(w, "destinationCidrBlock");
 		const struct json_object *h = find_route(have, dest);
 		char *kw;
 		char *kh;
@@ -359,10 +287,10 @@ static int sync_routes(fugue_ctx *ctx, const char *id, const struct json_object 
 		free(kw);
 		free(kh);
 	}
-	for (i = 0; rc == 0 && i < list_len(have); i++) {
-		const struct json_object *h = list_at(have, i);
+	for (i = 0; rc == 0 && i < fugue_kit_len(have); i++) {
+		const struct json_object *h = fugue_kit_at(have, i);
 
-		if (!find_route(want, str_or_null(member(h, "destinationCidrBlock"))))
+		if (!find_route(want, fugue_kit_str(h, "destinationCidrBlock")))
 			rc = route_call(ctx, "DeleteRoute", id, h);
 	}
 	json_object_put(have);
@@ -386,14 +314,16 @@ static char *association_of(fugue_ctx *ctx, const char *subnet)
 		return NULL;
 	}
 	json_object_put(params);
-	for (i = 0; !found && i < list_len(tables); i++) {
-		struct json_object *assocs = fugue_aws_list(list_at(tables, i), "associationSet");
+	for (i = 0; !found && i < fugue_kit_len(tables); i++) {
+		struct json_object *assocs =
+			fugue_aws_list(fugue_kit_at(tables, i), "associationSet");
 
-		for (j = 0; !found && j < list_len(assocs); j++) {
-			const struct json_object *a = list_at(assocs, j);
+		for (j = 0; !found && j < fugue_kit_len(assocs); j++) {
+			const struct json_object *a = fugue_kit_at(assocs, j);
 
-			if (assoc_is_subnet(a) && str_eq(str_or_null(member(a, "subnetId")), subnet))
-				found = strdup(str_or_null(member(a, "routeTableAssociationId")));
+			if (assoc_is_subnet(a) &&
+			    fugue_kit_streq(fugue_kit_str(a, "subnetId"), subnet))
+				found = strdup(fugue_kit_str(a, "routeTableAssociationId"));
 		}
 	}
 	json_object_put(tables);
@@ -431,40 +361,21 @@ static int associate(fugue_ctx *ctx, const char *id, const char *subnet)
 	json_object_object_add(params, "AssociationId", json_object_new_string(assoc));
 	ctx->host->log(ctx, FUGUE_LOG_INFO, "moving %s from association %s to %s", subnet, assoc,
 	               id);
-	rc = fugue_ec2_call(&res, ctx, "ReplaceRouteTableAssociation", params);
-	json_object_put(res);
-	json_object_put(params);
 	free(assoc);
-	return rc;
+	return fugue_ec2_do(ctx, "ReplaceRouteTableAssociation", params);
 }
 
 static int disassociate(fugue_ctx *ctx, const char *assoc)
 {
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
-	fugue_aws_error err;
 	int rc;
 
 	if (!params)
 		return FUGUE_ENOMEM;
-	json_object_object_add(params, "AssociationId", json_object_new_string(assoc));
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&res, ctx, "DisassociateRouteTable", params, &err);
+	fugue_kit_put_str(params, "AssociationId", assoc);
+	rc = fugue_ec2_delete(ctx, "DisassociateRouteTable", params);
 	json_object_put(params);
-	json_object_put(res);
-	if (rc != 0 && !fugue_ec2_is_notfound(&err))
-		return fugue_kit_fail_aws(ctx, rc, &err, "DisassociateRouteTable");
-	return 0;
-}
-
-static int list_has_string(const struct json_object *list, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < list_len(list); i++)
-		if (str_eq(str_or_null(list_at(list, i)), s))
-			return 1;
-	return 0;
+	return rc;
 }
 
 /* Brings the subnet associations of described table RT (id ID) to WANT. */
@@ -478,110 +389,73 @@ static int sync_subnets(fugue_ctx *ctx, const char *id, const struct json_object
 
 	if (!have)
 		return FUGUE_ENOMEM;
-	for (i = 0; rc == 0 && i < list_len(want); i++) {
-		const char *s = str_or_null(list_at(want, i));
+	for (i = 0; rc == 0 && i < fugue_kit_len(want); i++) {
+		const char *s = fugue_kit_as_str(fugue_kit_at(want, i));
 
-		if (s && !list_has_string(have, s))
+		if (s && !fugue_kit_has_string(have, s))
 			rc = associate(ctx, id, s);
 	}
-	for (i = 0; rc == 0 && i < list_len(assocs); i++) {
-		const struct json_object *a = list_at(assocs, i);
+	for (i = 0; rc == 0 && i < fugue_kit_len(assocs); i++) {
+		const struct json_object *a = fugue_kit_at(assocs, i);
 
-		if (assoc_is_subnet(a) && !list_has_string(want, str_or_null(member(a, "subnetId"))))
-			rc = disassociate(ctx, str_or_null(member(a, "routeTableAssociationId")));
+		if (assoc_is_subnet(a) && !fugue_kit_has_string(want, fugue_kit_str(a, "subnetId")))
+			rc = disassociate(ctx, fugue_kit_str(a, "routeTableAssociationId"));
 	}
 	json_object_put(have);
 	return rc;
 }
 
-/* Brings table ID to PROPS (routes, associations, tags), then describes it
+/* Brings table ID to PROPS (routes, associations, tags), then reads it
  * into *OUT (even after a failure, when it can: the partial state). */
 static int converge(fugue_ctx *ctx, const char *id, const struct json_object *props,
                     struct json_object **out)
 {
 	struct json_object *rt = NULL;
 	int rc;
-	int rc2;
 
 	*out = NULL;
-	rc = describe_one(&rt, ctx, id);
+	rc = fugue_ec2_describe_one(&rt, ctx, &rt_kind, id);
 	if (rc == FUGUE_ENOTFOUND)
 		ctx->host->fail(ctx, rc, NULL, "route table %s does not exist", id);
 	if (rc != 0)
 		return rc;
-	rc = sync_routes(ctx, id, rt, member(props, "routes"));
+	rc = sync_routes(ctx, id, rt, fugue_kit_get(props, "routes"));
 	if (rc == 0)
-		rc = sync_subnets(ctx, id, rt, member(props, "subnets"));
+		rc = sync_subnets(ctx, id, rt, fugue_kit_get(props, "subnets"));
 	if (rc == 0)
-		rc = fugue_ec2_sync_tags(ctx, id, member(rt, "tagSet"), member(props, "tags"));
+		rc = fugue_ec2_sync_tags(ctx, id, fugue_kit_get(rt, "tagSet"),
+		                         fugue_kit_get(props, "tags"));
 	json_object_put(rt);
-	rt = NULL;
-	rc2 = describe_one(&rt, ctx, id);
-	if (rc2 == 0) {
-		*out = make_state(ctx, rt);
-		if (!*out && rc == 0)
-			rc = FUGUE_ENOMEM;
-		if (*out) /* the composition's tags are not the resource's `tags` */
-			fugue_vpc_fix_tags(ctx, *out, props);
-	} else if (rc == 0) {
-		if (rc2 == FUGUE_ENOTFOUND)
-			ctx->host->fail(ctx, rc2, NULL, "route table %s disappeared", id);
-		rc = rc2;
-	}
-	json_object_put(rt);
+	if (rc == 0)
+		return fugue_ec2_read(out, ctx, &rt_kind, id, props);
+	*out = fugue_ec2_state_or_id(ctx, &rt_kind, id, props);
 	return rc;
 }
 
 /* --- callbacks ---------------------------------------------------------------------- */
 
-static int poll_exists(fugue_ctx *ctx, void *arg, int *done)
-{
-	struct json_object *rt = NULL;
-	int rc = describe_one(&rt, ctx, arg);
-
-	json_object_put(rt);
-	*done = rc == 0;
-	return rc;
-}
-
 static int rt_create(fugue_ctx *ctx, const struct json_object *props, struct json_object **out)
 {
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
-	fugue_kit_wait w = { 0 };
-	char what[128];
-	char *id;
+	char id[64];
 	int rc;
 
 	*out = NULL;
 	if (!params)
 		return FUGUE_ENOMEM;
-	json_object_object_add(params, "VpcId", json_object_get(member(props, "vpc")));
-	if (ctx->client_token)
-		json_object_object_add(params, "ClientToken",
-		                       json_object_new_string(ctx->client_token));
-	fugue_ec2_tag_spec(params, "route-table", ctx, member(props, "tags"));
-	rc = fugue_ec2_call(&res, ctx, "CreateRouteTable", params);
+	fugue_kit_put_str(params, "VpcId", fugue_kit_str(props, "vpc"));
+	fugue_kit_put_str(params, "ClientToken", ctx->client_token);
+	fugue_ec2_tag_spec(params, "route-table", ctx, fugue_kit_get(props, "tags"));
+	rc = fugue_ec2_create(id, sizeof(id), ctx, "CreateRouteTable", params,
+	                      "routeTable.routeTableId");
 	json_object_put(params);
 	if (rc != 0)
 		return rc;
-	id = fugue_aws_get_string(res, "routeTable.routeTableId")
-	             ? strdup(fugue_aws_get_string(res, "routeTable.routeTableId"))
-	             : NULL;
-	json_object_put(res);
-	if (!id) {
-		ctx->host->fail(ctx, FUGUE_EPROTO, NULL, "CreateRouteTable answered without an id");
-		return FUGUE_EPROTO;
-	}
-	snprintf(what, sizeof(what), "%s to exist", id);
-	w.what = what;
-	w.notfound_is_wait = 1;
-	rc = fugue_kit_wait_for(ctx, &w, poll_exists, id);
+	rc = fugue_ec2_wait_state(NULL, ctx, &rt_kind, id, "");
 	if (rc == 0)
 		rc = converge(ctx, id, props, out);
 	if (rc != 0 && !*out)
 		*out = fugue_kit_state(id, NULL, NULL); /* made: record it, never orphan it */
-	free(id);
 	return rc;
 }
 
@@ -606,47 +480,33 @@ static int rt_update(fugue_ctx *ctx, const struct json_object *state,
 	return rc;
 }
 
-static int poll_gone(fugue_ctx *ctx, void *arg, int *done)
-{
-	struct json_object *rt = NULL;
-	int rc = describe_one(&rt, ctx, arg);
-
-	json_object_put(rt);
-	*done = rc == FUGUE_ENOTFOUND;
-	return rc == FUGUE_ENOTFOUND ? 0 : rc;
-}
-
 static int rt_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *id = fugue_kit_str(state, "id");
 	struct json_object *rt = NULL;
 	struct json_object *assocs;
 	struct json_object *params;
-	struct json_object *res = NULL;
-	fugue_kit_wait w = { 0 };
-	fugue_aws_error err;
-	char what[128];
 	size_t i;
 	int rc;
 
 	if (!id)
 		return 0; /* never made */
-	rc = describe_one(&rt, ctx, id);
+	rc = fugue_ec2_describe_one(&rt, ctx, &rt_kind, id);
 	if (rc == FUGUE_ENOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
 	assocs = fugue_aws_list(rt, "associationSet");
-	for (i = 0; rc == 0 && i < list_len(assocs); i++) {
-		const struct json_object *a = list_at(assocs, i);
+	for (i = 0; rc == 0 && i < fugue_kit_len(assocs); i++) {
+		const struct json_object *a = fugue_kit_at(assocs, i);
 
-		if (str_eq(str_or_null(member(a, "main")), "true")) {
+		if (fugue_kit_streq(fugue_kit_str(a, "main"), "true")) {
 			ctx->host->fail(ctx, FUGUE_ECONFLICT, NULL,
 			                "route table %s is its vpc's main route table: cannot delete it",
 			                id);
 			rc = FUGUE_ECONFLICT;
 		} else if (assoc_is_subnet(a)) {
-			rc = disassociate(ctx, str_or_null(member(a, "routeTableAssociationId")));
+			rc = disassociate(ctx, fugue_kit_str(a, "routeTableAssociationId"));
 		}
 	}
 	json_object_put(rt);
@@ -655,25 +515,15 @@ static int rt_remove(fugue_ctx *ctx, const struct json_object *state)
 	params = json_object_new_object();
 	if (!params)
 		return FUGUE_ENOMEM;
-	json_object_object_add(params, "RouteTableId", json_object_new_string(id));
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&res, ctx, "DeleteRouteTable", params, &err);
+	fugue_kit_put_str(params, "RouteTableId", id);
+	rc = fugue_ec2_delete(ctx, "DeleteRouteTable", params);
 	json_object_put(params);
-	json_object_put(res);
-	if (rc != 0 && fugue_ec2_is_notfound(&err))
-		return 0;
-	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, "DeleteRouteTable");
-	snprintf(what, sizeof(what), "%s to be deleted", id);
-	w.what = what;
-	w.deadline_ms = 60000;
-	return fugue_kit_wait_for(ctx, &w, poll_gone, (void *)(uintptr_t)id);
+	return rc ? rc : fugue_ec2_wait_state(NULL, ctx, &rt_kind, id, NULL);
 }
 
 static int rt_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 {
-	return fugue_vpc_observe(ctx, items, n, "DescribeRouteTables", "routeTableSet",
-	                         "RouteTableId", "routeTableId", make_state, NULL);
+	return fugue_ec2_observe(ctx, items, n, &rt_kind);
 }
 
 /* --- validation --------------------------------------------------------------------- */
@@ -681,8 +531,8 @@ static int rt_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 /* Reports what is wrong with routes.I; returns the number of errors. */
 static int validate_route(fugue_ctx *ctx, const struct json_object *routes, size_t i)
 {
-	const struct json_object *r = list_at(routes, i);
-	const char *dest = str_or_null(member(r, "destinationCidrBlock"));
+	const struct json_object *r = fugue_kit_at(routes, i);
+	const char *dest = fugue_kit_str(r, "destinationCidrBlock");
 	const struct target *t;
 	const char *first = NULL;
 	char path[64];
@@ -698,7 +548,9 @@ static int validate_route(fugue_ctx *ctx, const struct json_object *routes, size
 		                  dest);
 	}
 	for (j = 0; dest && j < i; j++) {
-		if (str_eq(str_or_null(member(list_at(routes, j), "destinationCidrBlock")), dest)) {
+		const char *other = fugue_kit_str(fugue_kit_at(routes, j), "destinationCidrBlock");
+
+		if (fugue_kit_streq(other, dest)) {
 			bad++;
 			snprintf(path, sizeof(path), "routes.%zu.destinationCidrBlock", i);
 			ctx->host->report(ctx, path, "destination %s is already routed by routes.%zu",
@@ -707,15 +559,15 @@ static int validate_route(fugue_ctx *ctx, const struct json_object *routes, size
 		}
 	}
 	for (t = targets; t->prop; t++) {
-		if (!member(r, t->prop))
+		if (!fugue_kit_get(r, t->prop))
 			continue;
 		snprintf(path, sizeof(path), "routes.%zu.%s", i, t->prop);
-		if (first || str_eq(str_or_null(member(r, t->prop)), "local"))
+		if (first || fugue_kit_streq(fugue_kit_str(r, t->prop), "local"))
 			bad++;
 		if (first)
 			ctx->host->report(ctx, path, "a route has exactly one target: %s and %s both set",
 			                  first, t->prop);
-		else if (str_eq(str_or_null(member(r, t->prop)), "local"))
+		else if (fugue_kit_streq(fugue_kit_str(r, t->prop), "local"))
 			ctx->host->report(ctx, path, "the local route is aws's: do not declare it");
 		first = first ? first : t->prop;
 	}
@@ -732,24 +584,24 @@ static int validate_route(fugue_ctx *ctx, const struct json_object *routes, size
 /* The text of a subnet entry (an id, or a reference not yet resolved). */
 static const char *subnet_text(const struct json_object *v)
 {
-	return json_object_to_json_string_ext(unconst(v), JSON_C_TO_STRING_PLAIN);
+	return json_object_to_json_string_ext(fugue_kit_unconst(v), JSON_C_TO_STRING_PLAIN);
 }
 
 static int rt_validate(fugue_ctx *ctx, const struct json_object *props)
 {
-	const struct json_object *routes = member(props, "routes");
-	const struct json_object *subnets = member(props, "subnets");
+	const struct json_object *routes = fugue_kit_get(props, "routes");
+	const struct json_object *subnets = fugue_kit_get(props, "subnets");
 	int bad = 0;
 	size_t i;
 	size_t j;
 
-	for (i = 0; i < list_len(routes); i++)
+	for (i = 0; i < fugue_kit_len(routes); i++)
 		bad += validate_route(ctx, routes, i);
-	for (i = 0; i < list_len(subnets); i++) {
-		char *a = strdup(subnet_text(list_at(subnets, i)));
+	for (i = 0; i < fugue_kit_len(subnets); i++) {
+		char *a = strdup(subnet_text(fugue_kit_at(subnets, i)));
 
 		for (j = 0; a && j < i; j++) {
-			if (strcmp(a, subnet_text(list_at(subnets, j))) == 0) {
+			if (strcmp(a, subnet_text(fugue_kit_at(subnets, j))) == 0) {
 				char path[64];
 
 				snprintf(path, sizeof(path), "subnets.%zu", i);
@@ -783,12 +635,12 @@ static void free_keys(char **keys, size_t n)
  * are); NULL on allocation failure. */
 static char **keys_of(const struct json_object *list, int routes)
 {
-	size_t n = list_len(list);
+	size_t n = fugue_kit_len(list);
 	char **keys = calloc(n + 1, sizeof(*keys));
 	size_t i;
 
 	for (i = 0; keys && i < n; i++) {
-		const struct json_object *v = list_at(list, i);
+		const struct json_object *v = fugue_kit_at(list, i);
 
 		keys[i] = routes ? route_key(v) : strdup(subnet_text(v));
 		if (!keys[i]) {
@@ -803,15 +655,15 @@ static char **keys_of(const struct json_object *list, int routes)
 
 static int same_set(const struct json_object *a, const struct json_object *b, int routes)
 {
-	size_t n = list_len(a);
+	size_t n = fugue_kit_len(a);
 	char **ka;
 	char **kb;
 	size_t i;
 	int same;
 
 	if (!json_object_is_type(a, json_type_array) || !json_object_is_type(b, json_type_array))
-		return json_object_equal(unconst(a), unconst(b));
-	if (n != list_len(b))
+		return json_object_equal(fugue_kit_unconst(a), fugue_kit_unconst(b));
+	if (n != fugue_kit_len(b))
 		return 0;
 	ka = keys_of(a, routes);
 	kb = keys_of(b, routes);
@@ -829,12 +681,10 @@ static int rt_compare(const char *name, const struct json_object *a, const struc
 		return same_set(a, b, 1);
 	if (strcmp(name, "subnets") == 0)
 		return same_set(a, b, 0);
-	return json_object_equal(unconst(a), unconst(b));
+	return json_object_equal(fugue_kit_unconst(a), fugue_kit_unconst(b));
 }
 
 /* --- schema -------------------------------------------------------------------------- */
-
-static const fugue_prop string_item[] = { { .name = "value", .kind = FUGUE_KIND_STRING } };
 
 static const fugue_prop route_fields[] = {
 	{ .name = "destinationCidrBlock", .kind = FUGUE_KIND_STRING, .flags = FUGUE_PROP_REQUIRED,
@@ -871,7 +721,7 @@ static const fugue_prop rt_props[] = {
 	{ .name = "subnets", .kind = FUGUE_KIND_LIST, .flags = FUGUE_PROP_UPDATABLE,
 	  .default_json = "[]", .items = subnet_item, .doc = "subnets associated with the table" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = string_item, .doc = "tags besides fugue's own" },
+	  .items = fugue_kit_string_item, .doc = "tags besides fugue's own" },
 	{ .name = NULL },
 };
 

@@ -27,49 +27,11 @@
 
 /* Deleting a group still used by network interfaces (an instance being
  * terminated) fails with DependencyViolation until they are gone. */
-#define DELETE_DEADLINE_MS 600000L
+static const fugue_kit_wait delete_wait = { .deadline_ms = 600000, .first_ms = 1000,
+	                                    .max_ms = 15000 };
 
 /* Marks a group with the client token of the creation that made it. */
 #define TOKEN_TAG "fugue:token"
-
-/* --- small json helpers -------------------------------------------------------- */
-
-/* json-c's getters take non-const pointers without changing anything. */
-static struct json_object *unconst(const struct json_object *o)
-{
-	return (struct json_object *)(uintptr_t)o;
-}
-
-static struct json_object *member(const struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object))
-		return NULL;
-	json_object_object_get_ex(unconst(o), key, &v);
-	return v;
-}
-
-static size_t list_len(const struct json_object *a)
-{
-	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-}
-
-static struct json_object *list_at(const struct json_object *a, size_t i)
-{
-	return json_object_array_get_idx(a, i);
-}
-
-static const char *str_or_null(const struct json_object *v)
-{
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(unconst(v))
-	                                                     : NULL;
-}
-
-static int str_eq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
 
 /* --- rules ----------------------------------------------------------------------- */
 
@@ -105,11 +67,11 @@ typedef struct rule {
  * the way in, so read them back as names. */
 static const char *proto_name(const char *p)
 {
-	if (str_eq(p, "6"))
+	if (fugue_kit_streq(p, "6"))
 		return "tcp";
-	if (str_eq(p, "17"))
+	if (fugue_kit_streq(p, "17"))
 		return "udp";
-	if (str_eq(p, "1"))
+	if (fugue_kit_streq(p, "1"))
 		return "icmp";
 	return p ? p : "";
 }
@@ -119,9 +81,8 @@ static long int_or(const struct json_object *v, long dflt)
 	if (!v)
 		return dflt;
 	if (json_object_is_type(v, json_type_string))
-		return json_object_get_string_len(v) ? strtol(json_object_get_string(unconst(v)), NULL, 10)
-		                                     : dflt;
-	return (long)json_object_get_int64(unconst(v));
+		return json_object_get_string_len(v) ? strtol(fugue_kit_as_str(v), NULL, 10) : dflt;
+	return (long)json_object_get_int64(fugue_kit_unconst(v));
 }
 
 /* Ports as AWS keeps them: none for all traffic. */
@@ -156,7 +117,7 @@ static int rule_order(const void *a, const void *b)
 static int rules_declared(rule **out, size_t *n, const struct json_object *list,
                           const direction *d)
 {
-	size_t len = list_len(list);
+	size_t len = fugue_kit_len(list);
 	rule *rules = calloc(len + 1, sizeof(*rules));
 	size_t i;
 
@@ -165,18 +126,18 @@ static int rules_declared(rule **out, size_t *n, const struct json_object *list,
 	if (!rules)
 		return FUGUE_ENOMEM;
 	for (i = 0; i < len; i++) {
-		const struct json_object *e = list_at(list, i);
+		const struct json_object *e = fugue_kit_at(list, i);
 		rule *r = &rules[*n];
 
-		r->proto = proto_name(str_or_null(member(e, "ipProtocol")));
-		r->from = int_or(member(e, "fromPort"), -1);
-		r->to = int_or(member(e, "toPort"), -1);
-		r->peer = str_or_null(member(e, "cidrIp"));
+		r->proto = proto_name(fugue_kit_str(e, "ipProtocol"));
+		r->from = int_or(fugue_kit_get(e, "fromPort"), -1);
+		r->to = int_or(fugue_kit_get(e, "toPort"), -1);
+		r->peer = fugue_kit_str(e, "cidrIp");
 		if (!r->peer) {
-			r->peer = str_or_null(member(e, d->group_field));
+			r->peer = fugue_kit_str(e, d->group_field);
 			r->group = 1;
 		}
-		r->desc = str_or_null(member(e, "description"));
+		r->desc = fugue_kit_str(e, "description");
 		if (!r->peer)
 			continue;
 		canonical_ports(r);
@@ -195,39 +156,39 @@ static int rules_described(rule **out, size_t *n, const struct json_object *perm
 	size_t i;
 	size_t j;
 
-	for (i = 0; i < list_len(perms); i++)
-		cap += list_len(fugue_aws_list(list_at(perms, i), "ipRanges")) +
-		       list_len(fugue_aws_list(list_at(perms, i), "groups"));
+	for (i = 0; i < fugue_kit_len(perms); i++)
+		cap += fugue_kit_len(fugue_aws_list(fugue_kit_at(perms, i), "ipRanges")) +
+		       fugue_kit_len(fugue_aws_list(fugue_kit_at(perms, i), "groups"));
 	rules = calloc(cap, sizeof(*rules));
 	*out = NULL;
 	*n = 0;
 	if (!rules)
 		return FUGUE_ENOMEM;
-	for (i = 0; i < list_len(perms); i++) {
-		const struct json_object *p = list_at(perms, i);
+	for (i = 0; i < fugue_kit_len(perms); i++) {
+		const struct json_object *p = fugue_kit_at(perms, i);
 		struct json_object *ranges = fugue_aws_list(p, "ipRanges");
 		struct json_object *groups = fugue_aws_list(p, "groups");
 		rule base = { 0 };
 
-		base.proto = proto_name(str_or_null(member(p, "ipProtocol")));
-		base.from = int_or(member(p, "fromPort"), -1);
-		base.to = int_or(member(p, "toPort"), -1);
+		base.proto = proto_name(fugue_kit_str(p, "ipProtocol"));
+		base.from = int_or(fugue_kit_get(p, "fromPort"), -1);
+		base.to = int_or(fugue_kit_get(p, "toPort"), -1);
 		canonical_ports(&base);
-		for (j = 0; j < list_len(ranges); j++) {
+		for (j = 0; j < fugue_kit_len(ranges); j++) {
 			rule *r = &rules[*n];
 
 			*r = base;
-			r->peer = str_or_null(member(list_at(ranges, j), "cidrIp"));
-			r->desc = str_or_null(member(list_at(ranges, j), "description"));
+			r->peer = fugue_kit_str(fugue_kit_at(ranges, j), "cidrIp");
+			r->desc = fugue_kit_str(fugue_kit_at(ranges, j), "description");
 			*n += r->peer != NULL;
 		}
-		for (j = 0; j < list_len(groups); j++) {
+		for (j = 0; j < fugue_kit_len(groups); j++) {
 			rule *r = &rules[*n];
 
 			*r = base;
-			r->peer = str_or_null(member(list_at(groups, j), "groupId"));
+			r->peer = fugue_kit_str(fugue_kit_at(groups, j), "groupId");
 			r->group = 1;
-			r->desc = str_or_null(member(list_at(groups, j), "description"));
+			r->desc = fugue_kit_str(fugue_kit_at(groups, j), "description");
 			*n += r->peer != NULL;
 		}
 	}
@@ -323,25 +284,24 @@ static int rules_call(fugue_ctx *ctx, const char *action, const char *id,
 {
 	struct json_object *params;
 	struct json_object *res = NULL;
-	fugue_aws_error err;
 	int rc;
 
-	if (list_len(perms) == 0)
+	if (fugue_kit_len(perms) == 0)
 		return 0;
 	params = json_object_new_object();
 	if (!params)
 		return FUGUE_ENOMEM;
-	json_object_object_add(params, "GroupId", json_object_new_string(id));
+	fugue_kit_put_str(params, "GroupId", id);
 	json_object_object_add(params, "IpPermissions", json_object_get(perms));
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&res, ctx, action, params, &err);
+	if (strncmp(action, "Revoke", 6) == 0)
+		rc = fugue_ec2_delete(ctx, action, params);
+	else
+		rc = fugue_ec2_call(&res, ctx, action, params);
 	json_object_put(params);
 	json_object_put(res);
-	if (rc != 0 && strncmp(action, "Revoke", 6) == 0 && fugue_ec2_is_notfound(&err))
-		return 0;
 	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, action);
-	ctx->host->log(ctx, FUGUE_LOG_INFO, "%s %s: %zu rule(s)", action, id, list_len(perms));
+		return rc;
+	ctx->host->log(ctx, FUGUE_LOG_INFO, "%s %s: %zu rule(s)", action, id, fugue_kit_len(perms));
 	return 0;
 }
 
@@ -411,11 +371,11 @@ static struct json_object *make_state(fugue_ctx *ctx, const struct json_object *
 	fugue_kit_put(props, "description", fugue_kit_aws_str(sg, "groupDescription"));
 	fugue_kit_put(props, "ingress", observed_rules(sg, &ingress));
 	fugue_kit_put(props, "egress", observed_rules(sg, &egress));
-	fugue_kit_put(props, "tags", fugue_vpc_user_tags(sg));
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(sg));
 	if (fugue_aws_get_string(sg, "securityGroupArn")) {
 		fugue_kit_put(attrs, "arn", fugue_kit_aws_str(sg, "securityGroupArn"));
 	} else if (owner) {
-		fugue_vpc_arn(arn, sizeof(arn), ctx->region, owner, "security-group", id ? id : "");
+		fugue_ec2_arn(arn, sizeof(arn), ctx->region, owner, "security-group", id);
 		json_object_object_add(attrs, "arn", json_object_new_string(arn));
 	}
 	fugue_kit_put(attrs, "groupName", fugue_kit_aws_str(sg, "groupName"));
@@ -424,80 +384,38 @@ static struct json_object *make_state(fugue_ctx *ctx, const struct json_object *
 	return fugue_kit_state(id, props, attrs);
 }
 
+static const fugue_ec2_kind sg_kind = {
+	.noun = "security group", .action = "DescribeSecurityGroups",
+	.result_key = "securityGroupInfo", .id_param = "GroupId", .id_key = "groupId",
+	.make_state = make_state,
+};
+
 /* --- AWS calls ---------------------------------------------------------------------- */
 
-/* Describes group ID: 0 and *OUT (caller's), FUGUE_ENOTFOUND (not
- * recorded: an answer), or another error (recorded). */
-static int describe_one(struct json_object **out, fugue_ctx *ctx, const char *id)
-{
-	struct json_object *params = json_object_new_object();
-	struct json_object *ids = json_object_new_array();
-	struct json_object *res = NULL;
-	struct json_object *sg;
-	fugue_aws_error err;
-	int rc;
-
-	*out = NULL;
-	if (!params || !ids) {
-		json_object_put(params);
-		json_object_put(ids);
-		return FUGUE_ENOMEM;
-	}
-	json_object_array_add(ids, json_object_new_string(id));
-	json_object_object_add(params, "GroupId", ids);
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&res, ctx, "DescribeSecurityGroups", params, &err);
-	json_object_put(params);
-	if (rc != 0) {
-		if (fugue_ec2_is_notfound(&err))
-			return FUGUE_ENOTFOUND;
-		return fugue_kit_fail_aws(ctx, rc, &err, "DescribeSecurityGroups");
-	}
-	sg = fugue_aws_get(res, "securityGroupInfo.0");
-	if (!sg) {
-		json_object_put(res);
-		return FUGUE_ENOTFOUND;
-	}
-	*out = json_object_get(sg);
-	json_object_put(res);
-	return 0;
-}
-
-/* Brings group ID to PROPS (rules, tags), then describes it into *OUT (also
- * after a failure, when it can). */
+/* Brings group ID to PROPS (rules, tags), then reads it into *OUT (also
+ * after a failure, when it can: the partial state). */
 static int converge(fugue_ctx *ctx, const char *id, const struct json_object *props,
                     struct json_object **out)
 {
 	struct json_object *sg = NULL;
 	int rc;
-	int rc2;
 
 	*out = NULL;
-	rc = describe_one(&sg, ctx, id);
+	rc = fugue_ec2_describe_one(&sg, ctx, &sg_kind, id);
 	if (rc == FUGUE_ENOTFOUND)
 		ctx->host->fail(ctx, rc, NULL, "security group %s does not exist", id);
 	if (rc != 0)
 		return rc;
-	rc = sync_rules(ctx, id, sg, member(props, "ingress"), &ingress);
-	if (rc == 0 && member(props, "egress"))
-		rc = sync_rules(ctx, id, sg, member(props, "egress"), &egress);
+	rc = sync_rules(ctx, id, sg, fugue_kit_get(props, "ingress"), &ingress);
+	if (rc == 0 && fugue_kit_get(props, "egress"))
+		rc = sync_rules(ctx, id, sg, fugue_kit_get(props, "egress"), &egress);
 	if (rc == 0)
-		rc = fugue_ec2_sync_tags(ctx, id, member(sg, "tagSet"), member(props, "tags"));
+		rc = fugue_ec2_sync_tags(ctx, id, fugue_kit_get(sg, "tagSet"),
+		                         fugue_kit_get(props, "tags"));
 	json_object_put(sg);
-	sg = NULL;
-	rc2 = describe_one(&sg, ctx, id);
-	if (rc2 == 0) {
-		*out = make_state(ctx, sg);
-		if (!*out && rc == 0)
-			rc = FUGUE_ENOMEM;
-		if (*out) /* the composition's tags are not the resource's `tags` */
-			fugue_vpc_fix_tags(ctx, *out, props);
-	} else if (rc == 0) {
-		if (rc2 == FUGUE_ENOTFOUND)
-			ctx->host->fail(ctx, rc2, NULL, "security group %s disappeared", id);
-		rc = rc2;
-	}
-	json_object_put(sg);
+	if (rc == 0)
+		return fugue_ec2_read(out, ctx, &sg_kind, id, props);
+	*out = fugue_ec2_state_or_id(ctx, &sg_kind, id, props);
 	return rc;
 }
 
@@ -521,16 +439,14 @@ static char *adopt(fugue_ctx *ctx, int *old, const char *vpc, const char *name)
 	fugue_ec2_filter(params, "group-name", name);
 	rc = fugue_ec2_describe(&groups, ctx, "DescribeSecurityGroups", params, "securityGroupInfo");
 	json_object_put(params);
-	if (rc != 0 || list_len(groups) != 1) {
+	if (rc != 0 || fugue_kit_len(groups) != 1) {
 		json_object_put(groups);
 		return NULL;
 	}
-	tags = fugue_ec2_tags_map(member(list_at(groups, 0), "tagSet"), 0);
-	if (str_eq(str_or_null(member(tags, "fugue:fid")), ctx->fid) &&
-	    str_eq(str_or_null(member(tags, "fugue:resource")), ctx->resource)) {
-		if (ctx->client_token &&
-		    str_eq(str_or_null(member(tags, TOKEN_TAG)), ctx->client_token))
-			id = strdup(fugue_aws_get_string(list_at(groups, 0), "groupId"));
+	tags = fugue_ec2_tags_map(fugue_aws_list(fugue_kit_at(groups, 0), "tagSet"), 0);
+	if (fugue_ec2_tagged_for(ctx, fugue_kit_at(groups, 0))) {
+		if (fugue_kit_streq(fugue_kit_str(tags, TOKEN_TAG), ctx->client_token))
+			id = strdup(fugue_aws_get_string(fugue_kit_at(groups, 0), "groupId"));
 		else
 			*old = 1;
 	}
@@ -574,9 +490,9 @@ static int create_group(char **id, fugue_ctx *ctx, const struct json_object *pro
 		return FUGUE_ENOMEM;
 	json_object_object_add(params, "GroupName", json_object_new_string(name));
 	json_object_object_add(params, "GroupDescription",
-	                       json_object_get(member(props, "description")));
-	json_object_object_add(params, "VpcId", json_object_get(member(props, "vpc")));
-	fugue_ec2_tag_spec(params, "security-group", ctx, member(props, "tags"));
+	                       json_object_get(fugue_kit_get(props, "description")));
+	json_object_object_add(params, "VpcId", json_object_get(fugue_kit_get(props, "vpc")));
+	fugue_ec2_tag_spec(params, "security-group", ctx, fugue_kit_get(props, "tags"));
 	add_token_tag(params, ctx);
 	memset(&err, 0, sizeof(err));
 	rc = fugue_ec2_try(&res, ctx, "CreateSecurityGroup", params, &err);
@@ -609,22 +525,10 @@ static int create_group(char **id, fugue_ctx *ctx, const struct json_object *pro
 
 /* --- callbacks ---------------------------------------------------------------------- */
 
-static int poll_exists(fugue_ctx *ctx, void *arg, int *done)
-{
-	struct json_object *sg = NULL;
-	int rc = describe_one(&sg, ctx, arg);
-
-	json_object_put(sg);
-	*done = rc == 0;
-	return rc;
-}
-
 static int sg_create(fugue_ctx *ctx, const struct json_object *props, struct json_object **out)
 {
 	const char *declared_name = fugue_kit_str(props, "groupName");
-	fugue_kit_wait w = { 0 };
 	char name[256];
-	char what[128];
 	char *id = NULL;
 	int rc;
 
@@ -643,10 +547,7 @@ static int sg_create(fugue_ctx *ctx, const struct json_object *props, struct jso
 	rc = create_group(&id, ctx, props, name);
 	if (rc != 0)
 		return rc;
-	snprintf(what, sizeof(what), "%s to exist", id);
-	w.what = what;
-	w.notfound_is_wait = 1;
-	rc = fugue_kit_wait_for(ctx, &w, poll_exists, id);
+	rc = fugue_ec2_wait_state(NULL, ctx, &sg_kind, id, "");
 	if (rc == 0)
 		rc = converge(ctx, id, props, out);
 	if (rc != 0 && !*out)
@@ -676,52 +577,18 @@ static int sg_update(fugue_ctx *ctx, const struct json_object *state,
 	return rc;
 }
 
-/* One delete attempt: done when deleted or gone; a group still in use
- * (DependencyViolation) is "not yet". */
-static int poll_delete(fugue_ctx *ctx, void *arg, int *done)
-{
-	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
-	fugue_aws_error err;
-	int rc;
-
-	*done = 0;
-	if (!params)
-		return FUGUE_ENOMEM;
-	json_object_object_add(params, "GroupId", json_object_new_string(arg));
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(&res, ctx, "DeleteSecurityGroup", params, &err);
-	json_object_put(params);
-	json_object_put(res);
-	if (rc == 0 || fugue_ec2_is_notfound(&err)) {
-		*done = 1;
-		return 0;
-	}
-	if (strcmp(err.code, "DependencyViolation") == 0 || rc == FUGUE_ERETRY)
-		return 0;
-	return fugue_kit_fail_aws(ctx, rc, &err, "DeleteSecurityGroup");
-}
-
 static int sg_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *id = fugue_kit_str(state, "id");
-	fugue_kit_wait w = { 0 };
-	char what[128];
 
 	if (!id)
 		return 0; /* never made */
-	snprintf(what, sizeof(what), "%s to be deleted (no longer in use)", id);
-	w.what = what;
-	w.deadline_ms = DELETE_DEADLINE_MS;
-	w.first_ms = 1000;
-	w.max_ms = 15000;
-	return fugue_kit_wait_for(ctx, &w, poll_delete, (void *)(uintptr_t)id);
+	return fugue_ec2_remove(ctx, &sg_kind, "DeleteSecurityGroup", id, &delete_wait);
 }
 
 static int sg_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 {
-	return fugue_vpc_observe(ctx, items, n, "DescribeSecurityGroups", "securityGroupInfo",
-	                         "GroupId", "groupId", make_state, NULL);
+	return fugue_ec2_observe(ctx, items, n, &sg_kind);
 }
 
 /* --- validation --------------------------------------------------------------------- */
@@ -743,17 +610,17 @@ static void report_at(fugue_ctx *ctx, int *bad, const direction *d, size_t i, co
 static void validate_ports(fugue_ctx *ctx, int *bad, const direction *d, size_t i,
                            const struct json_object *e)
 {
-	const char *proto = str_or_null(member(e, "ipProtocol"));
-	const struct json_object *fv = member(e, "fromPort");
-	const struct json_object *tv = member(e, "toPort");
+	const char *proto = fugue_kit_str(e, "ipProtocol");
+	const struct json_object *fv = fugue_kit_get(e, "fromPort");
+	const struct json_object *tv = fugue_kit_get(e, "toPort");
 	long from = int_or(fv, -1);
 	long to = int_or(tv, -1);
 
-	if (str_eq(proto, "-1")) {
+	if (fugue_kit_streq(proto, "-1")) {
 		if (fv || tv)
 			report_at(ctx, bad, d, i, fv ? "fromPort" : "toPort",
 			          "ports do not apply to ipProtocol -1 (all traffic): leave them out");
-	} else if (str_eq(proto, "icmp")) {
+	} else if (fugue_kit_streq(proto, "icmp")) {
 		if (from < -1 || from > 255)
 			report_at(ctx, bad, d, i, "fromPort", "the icmp type must be -1 (any) to 255");
 		if (to < -1 || to > 255)
@@ -776,16 +643,17 @@ static void validate_ports(fugue_ctx *ctx, int *bad, const direction *d, size_t 
 /* Text that identifies rule E for the duplicate check (references as text). */
 static char *rule_text(const struct json_object *e, const direction *d)
 {
-	const struct json_object *peer = member(e, "cidrIp");
-	const char *proto = str_or_null(member(e, "ipProtocol"));
-	long from = str_eq(proto, "-1") ? -1 : int_or(member(e, "fromPort"), -1);
-	long to = str_eq(proto, "-1") ? -1 : int_or(member(e, "toPort"), -1);
+	const struct json_object *peer = fugue_kit_get(e, "cidrIp");
+	const char *proto = fugue_kit_str(e, "ipProtocol");
+	long from = fugue_kit_streq(proto, "-1") ? -1 : int_or(fugue_kit_get(e, "fromPort"), -1);
+	long to = fugue_kit_streq(proto, "-1") ? -1 : int_or(fugue_kit_get(e, "toPort"), -1);
 	char *s = NULL;
 
 	if (!peer)
-		peer = member(e, d->group_field);
+		peer = fugue_kit_get(e, d->group_field);
 	if (asprintf(&s, "%s|%ld|%ld|%s", proto ? proto : "", from, to,
-	             json_object_to_json_string_ext(unconst(peer), JSON_C_TO_STRING_PLAIN)) < 0)
+	             json_object_to_json_string_ext(fugue_kit_unconst(peer),
+	                                            JSON_C_TO_STRING_PLAIN)) < 0)
 		return NULL;
 	return s;
 }
@@ -793,9 +661,9 @@ static char *rule_text(const struct json_object *e, const direction *d)
 static void validate_rule(fugue_ctx *ctx, int *bad, const direction *d,
                           const struct json_object *list, size_t i)
 {
-	const struct json_object *e = list_at(list, i);
-	const char *cidr = str_or_null(member(e, "cidrIp"));
-	const struct json_object *group = member(e, d->group_field);
+	const struct json_object *e = fugue_kit_at(list, i);
+	const char *cidr = fugue_kit_str(e, "cidrIp");
+	const struct json_object *group = fugue_kit_get(e, d->group_field);
 	char *text;
 	size_t j;
 	uint32_t addr;
@@ -815,7 +683,7 @@ static void validate_rule(fugue_ctx *ctx, int *bad, const direction *d,
 		          "not an ipv4 cidr block (a.b.c.d/n, no host bits set)");
 	text = rule_text(e, d);
 	for (j = 0; text && j < i; j++) {
-		char *other = rule_text(list_at(list, j), d);
+		char *other = rule_text(fugue_kit_at(list, j), d);
 
 		if (other && strcmp(text, other) == 0) {
 			char msg[64];
@@ -861,10 +729,10 @@ static int sg_validate(fugue_ctx *ctx, const struct json_object *props)
 		                  "._-:/()#,@[]+=&;{}!$*");
 		bad++;
 	}
-	for (i = 0; i < list_len(member(props, "ingress")); i++)
-		validate_rule(ctx, &bad, &ingress, member(props, "ingress"), i);
-	for (i = 0; i < list_len(member(props, "egress")); i++)
-		validate_rule(ctx, &bad, &egress, member(props, "egress"), i);
+	for (i = 0; i < fugue_kit_len(fugue_kit_get(props, "ingress")); i++)
+		validate_rule(ctx, &bad, &ingress, fugue_kit_get(props, "ingress"), i);
+	for (i = 0; i < fugue_kit_len(fugue_kit_get(props, "egress")); i++)
+		validate_rule(ctx, &bad, &egress, fugue_kit_get(props, "egress"), i);
 	return bad ? FUGUE_EINVAL : 0;
 }
 
@@ -883,7 +751,7 @@ static int same_rules(const struct json_object *a, const struct json_object *b,
 	int same;
 
 	same = rules_declared(&ra, &na, a, d) == 0 && rules_declared(&rb, &nb, b, d) == 0 &&
-	       na == nb && na == list_len(a) && nb == list_len(b);
+	       na == nb && na == fugue_kit_len(a) && nb == fugue_kit_len(b);
 	for (i = 0; same && i < na; i++)
 		same = rule_order(&ra[i], &rb[i]) == 0 && !desc_differs(&ra[i], &rb[i]);
 	free(ra);
@@ -897,14 +765,12 @@ static int sg_compare(const char *name, const struct json_object *a, const struc
 		return same_rules(a, b, &ingress);
 	if (strcmp(name, "egress") == 0)
 		return same_rules(a, b, &egress);
-	return json_object_equal(unconst(a), unconst(b));
+	return json_object_equal(fugue_kit_unconst(a), fugue_kit_unconst(b));
 }
 
 /* --- schema -------------------------------------------------------------------------- */
 
 static const char *const protocols[] = { "tcp", "udp", "icmp", "-1", NULL };
-
-static const fugue_prop string_item[] = { { .name = "value", .kind = FUGUE_KIND_STRING } };
 
 #define RULE_FIELDS(GROUP_FIELD, GROUP_DOC)                                                        \
 	{ .name = "ipProtocol", .kind = FUGUE_KIND_STRING, .flags = FUGUE_PROP_REQUIRED,          \
@@ -948,7 +814,7 @@ static const fugue_prop sg_props[] = {
 	  .items = egress_item,
 	  .doc = "outbound rules, one peer each; not declared: AWS's allow-all is left alone" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = string_item, .doc = "tags besides fugue's own" },
+	  .items = fugue_kit_string_item, .doc = "tags besides fugue's own" },
 	{ .name = NULL },
 };
 

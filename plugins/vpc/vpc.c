@@ -10,7 +10,6 @@
  * this planner's observe), and finds the default security group and the
  * main route table of every VPC of the batch with one call each. */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +18,6 @@
 #include "ec2_api.h"
 #include "planner_kit.h"
 #include "types.h"
-
-static const fugue_vpc_kind vpc_kind = { "DescribeVpcs", "vpcSet", "VpcId", "vpc" };
 
 static const char *const tenancies[] = { "default", "dedicated", NULL };
 
@@ -35,7 +32,7 @@ static const fugue_prop vpc_props[] = {
 	{ .name = "instanceTenancy", .kind = FUGUE_KIND_STRING, .default_json = "\"default\"",
 	  .enum_values = tenancies, .doc = "default or dedicated hardware; replaces" },
 	{ .name = "tags", .kind = FUGUE_KIND_MAP, .flags = FUGUE_PROP_UPDATABLE,
-	  .items = fugue_vpc_tag_value, .doc = "tags besides Fugue's own" },
+	  .items = fugue_kit_string_item, .doc = "tags besides Fugue's own" },
 	{ .name = NULL },
 };
 
@@ -90,12 +87,17 @@ static struct json_object *vpc_state(fugue_ctx *ctx, const struct json_object *d
 	}
 	fugue_kit_put(props, "cidrBlock", fugue_kit_aws_str(d, "cidrBlock"));
 	fugue_kit_put(props, "instanceTenancy", fugue_kit_aws_str(d, "instanceTenancy"));
-	fugue_kit_put(props, "tags", fugue_vpc_user_tags(d));
-	fugue_vpc_arn(arn, sizeof(arn), ctx->region, fugue_aws_get_string(d, "ownerId"), "vpc", id);
+	fugue_kit_put(props, "tags", fugue_ec2_user_tags(d));
+	fugue_ec2_arn(arn, sizeof(arn), ctx->region, fugue_aws_get_string(d, "ownerId"), "vpc", id);
 	fugue_kit_put(attrs, "arn", json_object_new_string(arn));
 	fugue_kit_put(attrs, "cidrBlock", fugue_kit_aws_str(d, "cidrBlock"));
 	return fugue_kit_state(id, props, attrs);
 }
+
+static const fugue_ec2_kind vpc_kind = {
+	.noun = "vpc", .action = "DescribeVpcs", .result_key = "vpcSet", .id_param = "VpcId",
+	.id_key = "vpcId", .make_state = vpc_state,
+};
 
 /* Adds enableDnsSupport / enableDnsHostnames to STATE's properties. A
  * failed call leaves the property out (not observed this time) rather than
@@ -106,7 +108,7 @@ static void add_dns(fugue_ctx *ctx, struct json_object *state)
 		{ "enableDnsSupport", "enableDnsSupport.value" },
 		{ "enableDnsHostnames", "enableDnsHostnames.value" },
 	};
-	struct json_object *props = fugue_vpc_state_props(state);
+	struct json_object *props = fugue_kit_state_props(state);
 	const char *id = fugue_kit_str(state, "id");
 	size_t i;
 
@@ -127,21 +129,6 @@ static void add_dns(fugue_ctx *ctx, struct json_object *state)
 	}
 }
 
-/* Appends {"Name": NAME, "Value": VALUES} (VALUES transferred). */
-static void add_filter(struct json_object *params, const char *name, struct json_object *values)
-{
-	struct json_object *filters = NULL;
-	struct json_object *f = json_object_new_object();
-
-	if (!json_object_object_get_ex(params, "Filter", &filters)) {
-		filters = json_object_new_array();
-		json_object_object_add(params, "Filter", filters);
-	}
-	json_object_object_add(f, "Name", json_object_new_string(name));
-	json_object_object_add(f, "Value", values);
-	json_object_array_add(filters, f);
-}
-
 /* Sets attribute ATTR of each state in STATES (N of them, NULLs skipped)
  * from one Describe ACTION filtered by their vpc-ids and EXTRA = VALUE:
  * ID_KEY of the element whose vpcId is the state's id. */
@@ -150,24 +137,21 @@ static void add_vpc_children(fugue_ctx *ctx, struct json_object **states, size_t
                              const char *value, const char *id_key, const char *attr)
 {
 	struct json_object *params = json_object_new_object();
-	struct json_object *ids = json_object_new_array();
 	struct json_object *items = NULL;
 	size_t i, j, found = 0;
 
-	for (i = 0; i < n && ids; i++) {
+	for (i = 0; i < n && params; i++) {
 		const char *id = states[i] ? fugue_kit_str(states[i], "id") : NULL;
 
 		if (id) {
-			json_object_array_add(ids, json_object_new_string(id));
+			fugue_ec2_filter(params, "vpc-id", id);
 			found++;
 		}
 	}
-	if (!params || !ids || found == 0) {
+	if (!params || found == 0) {
 		json_object_put(params);
-		json_object_put(ids);
 		return;
 	}
-	add_filter(params, "vpc-id", ids);
 	fugue_ec2_filter(params, extra, value);
 	if (fugue_ec2_describe(&items, ctx, action, params, result_key) != 0) {
 		json_object_put(params);
@@ -181,7 +165,7 @@ static void add_vpc_children(fugue_ctx *ctx, struct json_object **states, size_t
 			const char *vpc = fugue_aws_get_string(it, "vpcId");
 
 			if (vpc && strcmp(vpc, id) == 0)
-				fugue_kit_put(fugue_vpc_state_attrs(states[i]), attr,
+				fugue_kit_put(fugue_kit_state_attrs(states[i]), attr,
 				              fugue_kit_aws_str(it, id_key));
 		}
 	}
@@ -204,22 +188,15 @@ static void enrich(fugue_ctx *ctx, struct json_object **states, size_t n)
 	                 "true", "routeTableId", "mainRouteTableId");
 }
 
-/* The state of vpc ID as AWS has it now. */
-static int vpc_read(fugue_ctx *ctx, const char *id, struct json_object **out)
+/* The state of vpc ID as AWS has it now, tags fixed against PROPS. */
+static int vpc_read(fugue_ctx *ctx, const char *id, const struct json_object *props,
+                    struct json_object **out)
 {
-	struct json_object *d = NULL;
-	int rc = fugue_vpc_describe_one(&d, ctx, &vpc_kind, id);
+	int rc = fugue_ec2_read(out, ctx, &vpc_kind, id, props);
 
-	if (rc == FUGUE_ENOTFOUND)
-		ctx->host->fail(ctx, rc, NULL, "vpc %s not found", id);
-	if (rc != 0)
-		return rc;
-	*out = vpc_state(ctx, d);
-	json_object_put(d);
-	if (!*out)
-		return FUGUE_ENOMEM;
-	enrich(ctx, out, 1);
-	return 0;
+	if (rc == 0)
+		enrich(ctx, out, 1);
+	return rc;
 }
 
 /* --- create / update / remove -------------------------------------------------------- */
@@ -227,23 +204,8 @@ static int vpc_read(fugue_ctx *ctx, const char *id, struct json_object **out)
 /* ModifyVpcAttribute NAME = ON for ID (the API takes one attribute a call). */
 static int set_attribute(fugue_ctx *ctx, const char *id, const char *name, int on)
 {
-	struct json_object *params = json_object_new_object();
-	struct json_object *value = json_object_new_object();
-	struct json_object *out = NULL;
-	int rc;
-
-	if (!params || !value) {
-		json_object_put(params);
-		json_object_put(value);
-		return FUGUE_ENOMEM;
-	}
-	json_object_object_add(value, "Value", json_object_new_boolean(on));
-	json_object_object_add(params, "VpcId", json_object_new_string(id));
-	json_object_object_add(params, name, value);
-	rc = fugue_ec2_call(&out, ctx, "ModifyVpcAttribute", params);
-	json_object_put(out);
-	json_object_put(params);
-	return rc;
+	return fugue_ec2_set_attribute(ctx, "ModifyVpcAttribute", "VpcId", id, name,
+	                               json_object_new_boolean(on));
 }
 
 /* Sets the DNS attributes named in WHICH (NULL: those that differ from
@@ -254,8 +216,8 @@ static int set_dns(fugue_ctx *ctx, const char *id, const struct json_object *pro
 {
 	int support = fugue_kit_bool(props, "enableDnsSupport", 1);
 	int hostnames = fugue_kit_bool(props, "enableDnsHostnames", 0);
-	int do_support = which ? fugue_vpc_changed(which, "enableDnsSupport") : !support;
-	int do_hostnames = which ? fugue_vpc_changed(which, "enableDnsHostnames") : hostnames;
+	int do_support = which ? fugue_kit_has_string(which, "enableDnsSupport") : !support;
+	int do_hostnames = which ? fugue_kit_has_string(which, "enableDnsHostnames") : hostnames;
 	int rc = 0;
 
 	if (do_support && support)
@@ -270,39 +232,25 @@ static int set_dns(fugue_ctx *ctx, const char *id, const struct json_object *pro
 static int vpc_create(fugue_ctx *ctx, const struct json_object *props, struct json_object **out)
 {
 	struct json_object *params = json_object_new_object();
-	struct json_object *res = NULL;
 	const char *tenancy = fugue_kit_str(props, "instanceTenancy");
-	const char *got;
 	char id[64];
 	int rc;
 
 	*out = NULL;
 	if (!params)
 		return FUGUE_ENOMEM;
-	json_object_object_add(params, "CidrBlock",
-	                       json_object_new_string(fugue_kit_str(props, "cidrBlock")));
-	json_object_object_add(params, "InstanceTenancy",
-	                       json_object_new_string(tenancy ? tenancy : "default"));
-	fugue_ec2_tag_spec(params, "vpc", ctx, fugue_vpc_member(props, "tags"));
-	rc = fugue_ec2_call(&res, ctx, "CreateVpc", params);
+	fugue_kit_put_str(params, "CidrBlock", fugue_kit_str(props, "cidrBlock"));
+	fugue_kit_put_str(params, "InstanceTenancy", tenancy ? tenancy : "default");
+	fugue_ec2_tag_spec(params, "vpc", ctx, fugue_kit_get(props, "tags"));
+	rc = fugue_ec2_create(id, sizeof(id), ctx, "CreateVpc", params, "vpc.vpcId");
 	json_object_put(params);
 	if (rc != 0)
 		return rc;
-	got = fugue_aws_get_string(res, "vpc.vpcId");
-	snprintf(id, sizeof(id), "%s", got ? got : "");
-	json_object_put(res);
-	if (!id[0]) {
-		ctx->host->fail(ctx, FUGUE_EPROTO, NULL, "createvpc answered without a vpc id");
-		return FUGUE_EPROTO;
-	}
-	ctx->host->progress(ctx, "created %s", id);
-	rc = fugue_vpc_wait_state(NULL, ctx, &vpc_kind, id, "available");
+	rc = fugue_ec2_wait_state(NULL, ctx, &vpc_kind, id, "available");
 	if (rc == 0)
 		rc = set_dns(ctx, id, props, NULL);
 	if (rc == 0)
-		rc = vpc_read(ctx, id, out);
-	if (rc == 0)
-		fugue_vpc_fix_tags(ctx, *out, props);
+		rc = vpc_read(ctx, id, props, out);
 	if (rc != 0 && !*out)
 		*out = fugue_kit_state(id, NULL, NULL); /* made: the Conductor must know it */
 	return rc;
@@ -317,42 +265,21 @@ static int vpc_update(fugue_ctx *ctx, const struct json_object *state,
 
 	*out = NULL;
 	rc = set_dns(ctx, id, props, changed);
-	if (rc == 0 && fugue_vpc_changed(changed, "tags")) {
-		struct json_object *d = NULL;
-
-		rc = fugue_vpc_describe_one(&d, ctx, &vpc_kind, id);
-		if (rc == 0)
-			rc = fugue_ec2_sync_tags(ctx, id, fugue_aws_list(d, "tagSet"),
-			                         fugue_vpc_member(props, "tags"));
-		else if (rc == FUGUE_ENOTFOUND)
-			ctx->host->fail(ctx, rc, NULL, "vpc %s not found", id);
-		json_object_put(d);
-	}
+	if (rc == 0 && fugue_kit_has_string(changed, "tags"))
+		rc = fugue_ec2_update_tags(ctx, &vpc_kind, id, props);
 	if (rc == 0)
-		rc = vpc_read(ctx, id, out);
-	if (rc == 0)
-		fugue_vpc_fix_tags(ctx, *out, props);
+		rc = vpc_read(ctx, id, props, out);
 	return rc;
 }
 
 static int vpc_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *id = fugue_kit_str(state, "id");
-	struct json_object *params = json_object_new_object();
-	char what[96];
-	int rc;
-
-	if (!params)
-		return FUGUE_ENOMEM;
-	json_object_object_add(params, "VpcId", json_object_new_string(id));
-	snprintf(what, sizeof(what), "vpc %s", id);
 	/* a gateway still attached (ours, moving to the VPC that replaces this
 	 * one, or anyone's) would hold the delete back for ever */
-	rc = fugue_vpc_detach_gateways(ctx, id);
-	if (rc == 0)
-		rc = fugue_vpc_delete_call(ctx, "DeleteVpc", params, what);
-	json_object_put(params);
-	return rc;
+	int rc = fugue_vpc_detach_gateways(ctx, id);
+
+	return rc ? rc : fugue_ec2_remove(ctx, &vpc_kind, "DeleteVpc", id, NULL);
 }
 
 static int vpc_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
@@ -361,8 +288,7 @@ static int vpc_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 	size_t i;
 	int rc;
 
-	rc = fugue_vpc_observe(ctx, items, n, "DescribeVpcs", "vpcSet", "VpcId", "vpcId", vpc_state,
-	                       NULL);
+	rc = fugue_ec2_observe(ctx, items, n, &vpc_kind);
 	if (rc != 0)
 		return rc;
 	states = calloc(n ? n : 1, sizeof(*states));

@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "tools"))
 
-from conductor import SLOW, WRAPPER, Conductor, HarnessError, fake_so, main  # noqa: E402
+from conductor import Conductor, fake_so, HarnessError, main, SLOW, wait_until, WRAPPER  # noqa: E402
 
 ESC = "\x1b["
 # A colour (SGR) sequence; a terminal also gets \x1b[K for the live line, which is no colour.
@@ -269,17 +269,6 @@ def on_pty(args, conductor=None, env=None, cwd=None, timeout=60):
     e.update(env or {})
     t = Pty(args, e, cwd)
     return t.finish(timeout)
-
-
-def wait_until(what, pred, timeout=30):
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise HarnessError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 def lines_matching(text, pattern):

@@ -27,7 +27,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 
-from conductor import SLOW, Conductor, HarnessError, main  # noqa: E402
+from conductor import Conductor, HarnessError, main, SLOW, wait_until  # noqa: E402
 
 COMPOSITION = """composition: web
 resources:
@@ -46,18 +46,6 @@ resources:
 """
 
 TYPES = ("Fake.Net.Network", "Fake.Net.Subnet", "Fake.Compute.Server")
-
-
-def wait_until(what, pred, timeout=30):
-    """Polls PRED until it returns something true; returns that."""
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise HarnessError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 class Crash(unittest.TestCase):

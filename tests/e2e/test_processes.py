@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 
-from conductor import SLOW, Conductor, HarnessError, main  # noqa: E402
+from conductor import Conductor, HarnessError, main, SLOW, wait_until  # noqa: E402
 
 COMPOSITION = """composition: web
 tags: {team: web}
@@ -38,17 +38,6 @@ resources:
     size: small
     password: hunter2-secret
 """
-
-
-def wait_until(what, pred, timeout=30):
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise HarnessError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 class Processes(unittest.TestCase):

@@ -25,7 +25,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 
-from conductor import SLOW, Conductor, HarnessError, main  # noqa: E402
+from conductor import Conductor, HarnessError, main, SLOW, wait_until  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -49,17 +49,6 @@ def public_key():
     key = ed25519.Ed25519PrivateKey.generate().public_key()
     return key.public_bytes(serialization.Encoding.OpenSSH,
                             serialization.PublicFormat.OpenSSH).decode()
-
-
-def wait_until(what, pred, timeout=60):
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise HarnessError("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 def tags_of(described):
@@ -188,7 +177,7 @@ class Ec2(unittest.TestCase):
             ec2.create_tags(Resources=[keys[0]["KeyPairId"]], Tags=[{"Key": "team",
                                                                     "Value": "console"}])
             wait_until("the key's tag to be restored", lambda: tags_of(
-                ec2.describe_key_pairs(KeyNames=["deployer"])["KeyPairs"][0])["team"] == "sec")
+                ec2.describe_key_pairs(KeyNames=["deployer"])["KeyPairs"][0])["team"] == "sec", timeout=60)
 
             self.kill(c)
             self.assertEqual(self.ours(ec2, fid), [])
@@ -219,7 +208,7 @@ class Ec2(unittest.TestCase):
             for _ in range(2):
                 seen = c.ok("status", {"process": "p"})["lastEnforced"]
                 wait_until("an enforcement pass", lambda: c.ok(
-                    "status", {"process": "p"})["lastEnforced"] != seen)
+                    "status", {"process": "p"})["lastEnforced"] != seen, timeout=60)
             self.assertEqual(self.history(c, "p", "drift"), [])
             self.enforce_every(c, 3600)
 
@@ -350,17 +339,17 @@ class Ec2(unittest.TestCase):
                 sorted([sg1, sg2]) and tags_of(self.instance(ec2, iid))["app"] == "web" and
                 [a["InstanceId"] for a in ec2.describe_volumes(
                     VolumeIds=[st["data"]["id"]])["Volumes"][0]["Attachments"]] == [iid]))
-            drift = wait_until("a drift entry", lambda: self.history(c, "p", "drift"))
+            drift = wait_until("a drift entry", lambda: self.history(c, "p", "drift"), timeout=60)
             self.assertIn("corrected", drift[-1]["summary"])
 
             ec2.terminate_instances(InstanceIds=[iid])
             new = wait_until("the instance to be recreated", lambda: [
                 r["id"] for r in [self.status(c)["web"]]
-                if r["id"] != iid and r["status"] == "Ready"])[0]
+                if r["id"] != iid and r["status"] == "Ready"], timeout=60)[0]
             wait_until("the new instance to run and have the volume", lambda: (
                 self.instance(ec2, new)["State"]["Name"] == "running" and
                 [a["InstanceId"] for a in ec2.describe_volumes(
-                    VolumeIds=[st["data"]["id"]])["Volumes"][0]["Attachments"]] == [new]))
+                    VolumeIds=[st["data"]["id"]])["Volumes"][0]["Attachments"]] == [new]), timeout=60)
             iid = new
 
             # Report only: recorded, left alone.
@@ -368,12 +357,12 @@ class Ec2(unittest.TestCase):
             ec2.create_tags(Resources=[iid], Tags=[{"Key": "app", "Value": "by-hand"}])
             wait_until("a report-only drift entry", lambda: [
                 e for e in self.history(c, "p", "drift")[:1]
-                if "enforcement off" in e["summary"]])
+                if "enforcement off" in e["summary"]], timeout=60)
             self.assertEqual(tags_of(self.instance(ec2, iid))["app"], "by-hand")
             c.ok("property", {"process": "p", "key": "enforcement", "value": "on"})
             self.enforce_every(c, 3600)
             wait_until("the tag to be restored", lambda:
-                       tags_of(self.instance(ec2, iid))["app"] == "web")
+                       tags_of(self.instance(ec2, iid))["app"] == "web", timeout=60)
 
             # A new image replaces (and the volume follows the new instance).
             src3 = self.instance_source(self.image(ec2, 1), subnet, [sg1, sg2], "t2.small",

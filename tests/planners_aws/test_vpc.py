@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 
-from conductor import SLOW, Conductor, HarnessError, main  # noqa: E402
+from conductor import Conductor, HarnessError, main, SLOW, wait_until  # noqa: E402
 
 NETWORK = """composition: net
 tags: {team: net}
@@ -66,17 +66,6 @@ NETWORK_UPDATED = (NETWORK
 
 # What forces replacement: a subnet's block.
 NETWORK_REPLACED = NETWORK_UPDATED.replace("cidrBlock: 10.0.2.0/24", "cidrBlock: 10.0.3.0/24")
-
-
-def wait_until(what, pred, timeout=60):
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise HarnessError("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 def planner_so():
@@ -263,7 +252,7 @@ class Vpc(unittest.TestCase):
                         self.subnet(ec2, ids["pub"])["MapPublicIpOnLaunch"] and
                         self.dns_hostnames(ec2, ids["vpc"]))
             wait_until("the drift to be corrected", restored, timeout=120)
-            drift = wait_until("a drift entry", lambda: self.history(c, "drift"))
+            drift = wait_until("a drift entry", lambda: self.history(c, "drift"), timeout=60)
             text = str(drift)
             self.assertIn("edited", text)
             self.assertIn("mapPublicIpOnLaunch", text)
@@ -273,7 +262,7 @@ class Vpc(unittest.TestCase):
                              {k: v for k, v in ids.items() if k != "priv"},
                              "only the deleted subnet is made again")
             wait_until("a clean pass",
-                       lambda: c.ok("status", {"process": "net"})["drift"] == 0)
+                       lambda: c.ok("status", {"process": "net"})["drift"] == 0, timeout=60)
 
             # report only: recorded, left as it is
             c.ok("property", {"process": "net", "key": "enforcement", "value": "off"})
@@ -282,13 +271,57 @@ class Vpc(unittest.TestCase):
             entry = wait_until("a report-only drift entry",
                                lambda: [e for e in self.history(c, "drift")
                                         if "enforcement off" in e["summary"] and
-                                        "second" in str(e)])
+                                        "second" in str(e)], timeout=60)
             self.assertIn("vpc", str(entry[0]["details"]))
             time.sleep(1.0)  # several passes at 0.3 s; nothing may be changed by them
             vpc = ec2.describe_vpcs(VpcIds=[ids["vpc"]])["Vpcs"][0]
             self.assertEqual(tags_of(vpc)["Name"], "second")
             self.assertEqual(self.igw_vpcs(ec2, ids["igw"]), [])
             self.assertGreaterEqual(c.ok("status", {"process": "net"})["drift"], 1)
+
+    def test_nat_gateway_waits_for_an_internet_gateway(self):
+        # AWS fails a public NAT gateway made before its VPC has an internet
+        # gateway attached; nothing in a composition orders the two, so the
+        # planner waits for the attachment. Here a person attaches one later.
+        source = """composition: natwait
+resources:
+  vpc:
+    type: AWS.VPC.Vpc
+    cidrBlock: 10.9.0.0/16
+  pub:
+    type: AWS.VPC.Subnet
+    vpc: !ref vpc
+    cidrBlock: 10.9.0.0/24
+    availabilityZone: us-east-1a
+  eip:
+    type: AWS.VPC.ElasticIp
+  nat:
+    type: AWS.VPC.NatGateway
+    subnet: !ref pub
+    elasticIp: !ref eip
+"""
+        with self.conductor() as c:
+            ec2 = c.boto3("ec2")
+            fid = c.ok("run", {"source": source, "sourceName": "natwait.yaml",
+                               "wait": False})["fid"]
+
+            def waiting():
+                st = {r["name"]: r["status"] for r in c.ok("status", {"process": fid})["resources"]}
+                return all(st.get(n) == "Ready" for n in ("vpc", "pub", "eip")) and \
+                    st.get("nat") == "Creating"
+            wait_until("the NAT gateway's create to begin", waiting, timeout=60)
+            time.sleep(2)  # the create keeps waiting: it polls for the attachment
+            self.assertEqual(ec2.describe_nat_gateways(
+                Filters=[{"Name": "tag:fugue:fid", "Values": [fid]}])["NatGateways"], [],
+                "no NAT gateway is made before the VPC has an internet gateway")
+            vpc_id = [r["id"] for r in c.ok("status", {"process": fid})["resources"]
+                      if r["name"] == "vpc"][0]
+            igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+            ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc_id)
+            wait_until("the process to converge", lambda: c.ok(
+                "status", {"process": fid})["resources"] and all(
+                r["status"] == "Ready" for r in c.ok("status", {"process": fid})["resources"]),
+                timeout=120)
 
     def test_replace_network(self):
         with self.conductor() as c:

@@ -19,23 +19,12 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 
-from conductor import SLOW, Conductor, HarnessError, main  # noqa: E402
+from conductor import Conductor, HarnessError, main, SLOW, wait_until  # noqa: E402
 
 VPC_SO = os.environ.get("FUGUE_PLANNER_VPC", "")
 
 SG_TYPE = "AWS.VPC.SecurityGroup"
 RT_TYPE = "AWS.VPC.RouteTable"
-
-
-def wait_until(what, pred, timeout=60):
-    deadline = time.monotonic() + timeout * SLOW
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise HarnessError("timed out waiting for " + what)
-        time.sleep(0.1)
 
 
 def composition(net, web_ingress=None, web_desc="web tier", routes=None, subnets=None,
@@ -118,7 +107,7 @@ class Rules(unittest.TestCase):
         if not dry:
             wait_until("the update to finish", lambda: c.ok(
                 "status", {"process": "rules"})["state"] == "Running" and
-                self.last_history(c, "update"))
+                self.last_history(c, "update"), timeout=60)
         return final["result"]
 
     def history(self, c, kind=None):
@@ -206,7 +195,7 @@ class Rules(unittest.TestCase):
             # and so does what observation finds (flattening, order, shapes)
             before = len(self.history(c, "drift"))
             c.ok("runtime", {"op": "set", "key": "enforce.interval", "value": "0.2"})
-            wait_until("two enforcement passes", lambda: self._enforced_twice(c))
+            wait_until("two enforcement passes", lambda: self._enforced_twice(c), timeout=60)
             c.ok("runtime", {"op": "set", "key": "enforce.interval", "value": "3600"})
             self.assert_no_changes(c, source)
             self.assertEqual(len(self.history(c, "drift")), before,
@@ -299,7 +288,7 @@ class Rules(unittest.TestCase):
             self.assertTrue(final and final["ok"], final)
             wait_until("the process to be forgotten",
                        lambda: not [p for p in c.ok("status")["processes"]
-                                    if p["alias"] == "rules"])
+                                    if p["alias"] == "rules"], timeout=60)
             ec2 = c.boto3("ec2")
             groups = ec2.describe_security_groups(
                 Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["SecurityGroups"]
@@ -341,7 +330,7 @@ class Rules(unittest.TestCase):
                 self.routes_of(self.table(c, ids["public"])) == {
                     ("0.0.0.0/0", net["igw"]), ("192.168.0.0/16", net["igw"])} and
                 self.subnets_of(self.table(c, ids["public"])) == {net["a"], net["b"]}))
-            drift = wait_until("a drift entry", lambda: self.history(c, "drift"))
+            drift = wait_until("a drift entry", lambda: self.history(c, "drift"), timeout=60)
             text = str(drift)
             self.assertIn("3389", text)
             self.assertIn("corrected", drift[-1]["summary"])
@@ -356,7 +345,7 @@ class Rules(unittest.TestCase):
             self.make_drift(c, net, ids)
             c.ok("runtime", {"op": "set", "key": "enforce.interval", "value": "0.3"})
             entry = wait_until("a report-only drift entry", lambda: [
-                e for e in self.history(c, "drift") if "enforcement off" in e["summary"]])
+                e for e in self.history(c, "drift") if "enforcement off" in e["summary"]], timeout=60)
             props = {d["property"] for d in entry[0]["details"]}
             self.assertTrue({"ingress", "routes", "subnets"} <= props, entry)
             time.sleep(1)  # a few more passes: still nothing changed

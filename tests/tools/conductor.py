@@ -72,6 +72,20 @@ SLOW = 20 if WRAPPER else 1
 _live = set()  # Conductors not closed yet, stopped at exit whatever happened
 
 
+
+def wait_until(what, pred, timeout=30, interval=0.05):
+    """Polls PRED until it returns something true and returns that; raises
+    HarnessError naming WHAT after TIMEOUT seconds (times SLOW under a
+    wrapper such as valgrind)."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise HarnessError("timed out waiting for " + what)
+        time.sleep(interval)
+
 def _stop_all():
     for c in list(_live):
         c.close(check=False)

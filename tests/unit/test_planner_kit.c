@@ -1,7 +1,9 @@
 /* test_planner_kit.c - the planners' shared kit (plugins/common): CIDRs,
  * zones, AWS leaves, state objects, tags and waits offline ("kit"), and
  * the EC2 helpers against moto ("ec2"): calls, paged Describes,
- * TagSpecifications, tag sync, observe batches, waits that time out.
+ * TagSpecifications, tag sync, observe batches, waits that time out, one
+ * resource's life (create, describe, read, wait, retag, delete, retried
+ * deletes). JSON helpers, the tags fix, base64 and matching are offline.
  *
  * Run through tests/tools/with_moto.py (the "ec2" suite needs its
  * endpoint); callbacks get a fugue_ctx from the kernel's real host. */
@@ -74,6 +76,14 @@ static void harness_close(struct harness *h)
 	fugue_call_clear(&h->call);
 	fugue_cancel_destroy(&h->cancel);
 	json_object_put(h->tags);
+}
+
+/* Replaces H's ctx->tags with TEXT. */
+static void set_tags(struct harness *h, const char *text)
+{
+	json_object_put(h->tags);
+	h->tags = J(text);
+	h->ctx.tags = h->tags;
 }
 
 /* --- kit: networks --------------------------------------------------------------- */
@@ -281,6 +291,188 @@ static void test_tags(void)
 	harness_close(&h);
 }
 
+/* The JSON readers the planners share (declarations, states, arrays). */
+static void test_json_helpers(void)
+{
+	struct json_object *o = J("{\"a\":\"x\",\"n\":1,\"l\":[\"p\",2,\"q\"],"
+	                          "\"r\":{\"$ref\":\"net\",\"attr\":\"id\"}}");
+	struct json_object *st, *copy;
+
+	CU_ASSERT_PTR_NOT_NULL(fugue_kit_get(o, "n"));
+	CU_ASSERT_PTR_NULL(fugue_kit_get(o, "missing"));
+	CU_ASSERT_PTR_NULL(fugue_kit_get(fugue_kit_get(o, "l"), "p")); /* not an object */
+	CU_ASSERT_PTR_NULL(fugue_kit_get(NULL, "a"));
+	CU_ASSERT_EQUAL(fugue_kit_len(fugue_kit_get(o, "l")), 3);
+	CU_ASSERT_EQUAL(fugue_kit_len(o), 0);
+	CU_ASSERT_EQUAL(fugue_kit_len(NULL), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_kit_as_str(fugue_kit_at(fugue_kit_get(o, "l"),
+	                                                                   2))), "q");
+	CU_ASSERT_PTR_NULL(fugue_kit_at(fugue_kit_get(o, "l"), 3));
+	CU_ASSERT_PTR_NULL(fugue_kit_at(o, 0));
+	CU_ASSERT_PTR_NULL(fugue_kit_as_str(fugue_kit_get(o, "n")));
+	CU_ASSERT_TRUE(fugue_kit_streq("a", "a"));
+	CU_ASSERT_FALSE(fugue_kit_streq("a", "b"));
+	CU_ASSERT_FALSE(fugue_kit_streq(NULL, NULL));
+	CU_ASSERT_TRUE(fugue_kit_has_string(fugue_kit_get(o, "l"), "q"));
+	CU_ASSERT_FALSE(fugue_kit_has_string(fugue_kit_get(o, "l"), "2")); /* a number */
+	CU_ASSERT_FALSE(fugue_kit_has_string(fugue_kit_get(o, "a"), "x")); /* not an array */
+	CU_ASSERT_FALSE(fugue_kit_has_string(NULL, "x"));
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_kit_ref_name(fugue_kit_get(o, "r"))), "net");
+	CU_ASSERT_PTR_NULL(fugue_kit_ref_name(fugue_kit_get(o, "a")));
+
+	copy = fugue_kit_copy(o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+	CU_ASSERT(copy != o && json_object_equal(copy, o));
+	json_object_put(copy);
+	CU_ASSERT_PTR_NULL(fugue_kit_copy(NULL));
+
+	fugue_kit_put_str(o, "b", "y");
+	fugue_kit_put_str(o, "c", NULL);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_kit_str(o, "b")), "y");
+	CU_ASSERT_PTR_NULL(fugue_kit_get(o, "c"));
+	CU_ASSERT_PTR_EQUAL(fugue_kit_unconst(o), o);
+
+	st = fugue_kit_state("vpc-1", J("{\"p\":1}"), J("{\"a\":2}"));
+	CU_ASSERT(json_is(fugue_kit_state_props(st), "{\"p\":1}"));
+	CU_ASSERT(json_is(fugue_kit_state_attrs(st), "{\"a\":2}"));
+	CU_ASSERT_PTR_NULL(fugue_kit_state_props(NULL));
+	CU_ASSERT_EQUAL(fugue_kit_string_item[0].kind, FUGUE_KIND_STRING);
+	json_object_put(st);
+	json_object_put(o);
+}
+
+/* The declared resources of a composition, as the kernel hands them to validate(). */
+static const struct json_object *declared_of(const char *resource, void *payload)
+{
+	return fugue_kit_get(payload, resource);
+}
+
+static void test_declared_str(void)
+{
+	struct harness h;
+	struct json_object *all = J("{\"net\":{\"cidrBlock\":\"10.0.0.0/16\"},"
+	                            "\"odd\":{\"cidrBlock\":{\"$ref\":\"x\"}}}");
+	struct json_object *props = J("{\"vpc\":{\"$ref\":\"net\"},\"odd\":{\"$ref\":\"odd\"},"
+	                              "\"gone\":{\"$ref\":\"nothing\"},\"id\":\"vpc-1\"}");
+
+	harness_open(&h, NULL, "F", "sub");
+	/* no declared() (offline tools): nothing known */
+	CU_ASSERT_PTR_NULL(fugue_kit_declared_str(&h.ctx, fugue_kit_get(props, "vpc"),
+	                                          "cidrBlock"));
+	h.call.declared = declared_of;
+	h.call.declared_payload = all;
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_kit_declared_str(&h.ctx,
+	                       fugue_kit_get(props, "vpc"), "cidrBlock")), "10.0.0.0/16");
+	CU_ASSERT_PTR_NULL(fugue_kit_declared_str(&h.ctx, fugue_kit_get(props, "odd"),
+	                                          "cidrBlock")); /* not a plain string */
+	CU_ASSERT_PTR_NULL(fugue_kit_declared_str(&h.ctx, fugue_kit_get(props, "gone"),
+	                                          "cidrBlock"));
+	CU_ASSERT_PTR_NULL(fugue_kit_declared_str(&h.ctx, fugue_kit_get(props, "id"),
+	                                          "cidrBlock")); /* resolved: not a reference */
+	harness_close(&h);
+	json_object_put(props);
+	json_object_put(all);
+}
+
+/* The `tags` property made comparable with the declaration. */
+static void test_fix_tags(void)
+{
+	struct harness h;
+	struct json_object *st;
+	struct json_object *declared = J("{\"tags\":{\"Name\":\"web\",\"team\":\"mine\"}}");
+	const char *observed = "{\"Name\":\"web\",\"team\":\"mine\",\"owner\":\"ops\","
+	                       "\"by-hand\":\"x\"}";
+
+	harness_open(&h, NULL, "F", "web");
+	set_tags(&h, "{\"fugue:fid\":\"F\",\"team\":\"core\",\"owner\":\"ops\"}");
+	/* With ctx->tags: declared keys stay (team overrides the composition's),
+	 * the composition's go, one added by hand stays (drift). */
+	st = fugue_kit_state("vpc-1", json_object_new_object(), NULL);
+	json_object_object_add(fugue_kit_state_props(st), "tags", J(observed));
+	fugue_kit_fix_tags(&h.ctx, st, declared);
+	CU_ASSERT(json_is(fugue_aws_get(st, "properties.tags"),
+	                  "{\"Name\":\"web\",\"team\":\"mine\",\"by-hand\":\"x\"}"));
+	json_object_put(st);
+	/* Without ctx->tags (observe): only declared keys stay. */
+	h.ctx.tags = NULL;
+	st = fugue_kit_state("vpc-1", json_object_new_object(), NULL);
+	json_object_object_add(fugue_kit_state_props(st), "tags", J(observed));
+	fugue_kit_fix_tags(&h.ctx, st, declared);
+	CU_ASSERT(json_is(fugue_aws_get(st, "properties.tags"),
+	                  "{\"Name\":\"web\",\"team\":\"mine\"}"));
+	fugue_kit_fix_tags(&h.ctx, st, NULL); /* nothing declared: no tags of its own */
+	CU_ASSERT(json_is(fugue_aws_get(st, "properties.tags"), "{}"));
+	json_object_put(st);
+	/* No tags property, no state: nothing to do. */
+	st = fugue_kit_state("vpc-1", NULL, NULL);
+	fugue_kit_fix_tags(&h.ctx, st, declared);
+	CU_ASSERT(json_is(fugue_kit_state_props(st), "{}"));
+	fugue_kit_fix_tags(&h.ctx, NULL, declared);
+	json_object_put(st);
+	json_object_put(declared);
+	harness_close(&h);
+}
+
+static void test_base64(void)
+{
+	static const char *const cases[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+	};
+	unsigned char bytes[3] = { 0xff, 0xfe, 0x00 };
+	char *b;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		b = fugue_kit_base64(cases[i][0], strlen(cases[i][0]));
+		CU_ASSERT_STRING_EQUAL(fugue_test_nn(b), cases[i][1]);
+		free(b);
+	}
+	b = fugue_kit_base64(bytes, sizeof(bytes));
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(b), "//4A");
+	free(b);
+}
+
+/* The small EC2 helpers that need no AWS: ids, ARNs, the tags property,
+ * "made by this resource". */
+static void test_ec2_offline(void)
+{
+	struct harness h;
+	struct json_object *p = json_object_new_object();
+	struct json_object *d = J("{\"tagSet\":[{\"key\":\"fugue:fid\",\"value\":\"F\"},"
+	                          "{\"key\":\"fugue:resource\",\"value\":\"web\"},"
+	                          "{\"key\":\"Name\",\"value\":\"w\"}]}");
+	struct json_object *other = J("{\"tagSet\":[{\"key\":\"fugue:fid\",\"value\":\"F\"},"
+	                              "{\"key\":\"fugue:resource\",\"value\":\"db\"}]}");
+	struct json_object *m;
+	char buf[128];
+
+	fugue_ec2_put_id(p, "InstanceId", "i-1");
+	CU_ASSERT(json_is(p, "{\"InstanceId\":[\"i-1\"]}"));
+	json_object_put(p);
+	CU_ASSERT_STRING_EQUAL(fugue_ec2_arn(buf, sizeof(buf), "us-east-1", "123", "vpc", "vpc-1"),
+	                       "arn:aws:ec2:us-east-1:123:vpc/vpc-1");
+	CU_ASSERT_STRING_EQUAL(fugue_ec2_arn(buf, sizeof(buf), "cn-north-1", "123", "subnet",
+	                                     "subnet-1"),
+	                       "arn:aws-cn:ec2:cn-north-1:123:subnet/subnet-1");
+	CU_ASSERT_STRING_EQUAL(fugue_ec2_arn(buf, sizeof(buf), "us-gov-west-1", NULL, "instance",
+	                                     NULL), "arn:aws-us-gov:ec2:us-gov-west-1::instance/");
+	m = fugue_ec2_user_tags(d);
+	CU_ASSERT(json_is(m, "{\"Name\":\"w\"}"));
+	json_object_put(m);
+	m = fugue_ec2_user_tags(NULL);
+	CU_ASSERT(json_is(m, "{}"));
+	json_object_put(m);
+
+	harness_open(&h, NULL, "F", "web");
+	CU_ASSERT_TRUE(fugue_ec2_tagged_for(&h.ctx, d));
+	CU_ASSERT_FALSE(fugue_ec2_tagged_for(&h.ctx, other));
+	CU_ASSERT_FALSE(fugue_ec2_tagged_for(&h.ctx, NULL));
+	harness_close(&h);
+	json_object_put(d);
+	json_object_put(other);
+}
+
 static void test_filters_and_errors(void)
 {
 	struct json_object *p = json_object_new_object();
@@ -338,13 +530,14 @@ static void test_no_client(void)
 	struct harness h;
 	struct json_object *out = (struct json_object *)&h;
 	fugue_observation items[2] = { { .resource = "a", .id = "vpc-1" }, { .resource = "b" } };
+	fugue_ec2_kind kind = { .noun = "vpc", .action = "DescribeVpcs", .result_key = "vpcSet",
+	                        .id_param = "vpc-id", .id_key = "vpcId" };
 
 	harness_open(&h, NULL, "F", "web");
 	CU_ASSERT_EQUAL(fugue_ec2_call(&out, &h.ctx, "DescribeVpcs", NULL), FUGUE_ECONFIG);
 	CU_ASSERT_PTR_NULL(out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(fugue_test_nn(h.call.message), "no aws client"));
-	CU_ASSERT_EQUAL(fugue_ec2_observe(&h.ctx, items, 2, "DescribeVpcs", "vpcSet", "vpc-id",
-	                                  "vpcId", NULL, NULL), FUGUE_ECONFIG);
+	CU_ASSERT_EQUAL(fugue_ec2_observe(&h.ctx, items, 2, &kind), FUGUE_ECONFIG);
 	/* Not answered: nothing is believed gone. */
 	CU_ASSERT_EQUAL(items[0].status, FUGUE_ECONFIG);
 	CU_ASSERT_EQUAL(items[1].status, FUGUE_ECONFIG);
@@ -648,14 +841,6 @@ static int skip_cidr_13(const struct json_object *d)
 	return cidr && strcmp(cidr, "10.13.0.0/16") == 0;
 }
 
-/* Replaces H's ctx->tags with TEXT. */
-static void set_tags(struct harness *h, const char *text)
-{
-	json_object_put(h->tags);
-	h->tags = J(text);
-	h->ctx.tags = h->tags;
-}
-
 /* One batch: found by recorded id, by tags (no id recorded), by id after
  * losing its tags (the second Describe), gone, and skipped. */
 static void observe_with(const char *id_param)
@@ -664,6 +849,9 @@ static void observe_with(const char *id_param)
 	char fid[64], text[128]; /* FID: h.call.fid points to it for the whole call */
 	char *tagged, *by_tag, *untagged, *skipped;
 	fugue_observation items[5];
+	fugue_ec2_kind kind = { .noun = "vpc", .action = "DescribeVpcs", .result_key = "vpcSet",
+	                        .id_param = id_param, .id_key = "vpcId", .make_state = vpc_state,
+	                        .skip = skip_cidr_13 };
 	size_t i;
 
 	snprintf(fid, sizeof(fid), "fid-observe-%s", id_param);
@@ -685,8 +873,7 @@ static void observe_with(const char *id_param)
 	items[4] = (fugue_observation){ .resource = "e", .id = skipped };
 	for (i = 0; i < 5; i++)
 		items[i].status = 99;
-	CU_ASSERT_EQUAL(fugue_ec2_observe(&h.ctx, items, 5, "DescribeVpcs", "vpcSet", id_param,
-	                                  "vpcId", vpc_state, skip_cidr_13), 0);
+	CU_ASSERT_EQUAL(fugue_ec2_observe(&h.ctx, items, 5, &kind), 0);
 	if (h.call.message)
 		fprintf(stderr, "observe: %s\n", h.call.message);
 	CU_ASSERT_EQUAL(items[0].status, 0);
@@ -720,6 +907,164 @@ static void test_ec2_observe_filter(void)
 static void test_ec2_observe_id_list(void)
 {
 	observe_with("VpcId");
+}
+
+/* fugue_ec2_match() offline: by id, by tags, skipped; the tags fixed
+ * against each item's declaration. */
+static void test_ec2_match(void)
+{
+	struct harness h;
+	struct json_object *described = J(
+		"[{\"vpcId\":\"vpc-1\",\"cidrBlock\":\"10.1.0.0/16\",\"tagSet\":["
+		"{\"key\":\"team\",\"value\":\"core\"},{\"key\":\"Name\",\"value\":\"a\"}]},"
+		"{\"vpcId\":\"vpc-2\",\"cidrBlock\":\"10.2.0.0/16\",\"tagSet\":["
+		"{\"key\":\"fugue:fid\",\"value\":\"F\"},"
+		"{\"key\":\"fugue:resource\",\"value\":\"b\"}]},"
+		"{\"vpcId\":\"vpc-3\",\"cidrBlock\":\"10.13.0.0/16\"}]");
+	struct json_object *declared = J("{\"tags\":{\"Name\":\"a\"}}");
+	fugue_ec2_kind kind = { .noun = "vpc", .action = "DescribeVpcs", .result_key = "vpcSet",
+	                        .id_param = "vpc-id", .id_key = "vpcId", .make_state = vpc_state,
+	                        .skip = skip_cidr_13 };
+	fugue_observation items[4];
+	size_t i;
+
+	harness_open(&h, NULL, "F", "a");
+	memset(items, 0, sizeof(items));
+	items[0] = (fugue_observation){ .resource = "a", .id = "vpc-1", .declared = declared };
+	items[1] = (fugue_observation){ .resource = "b" };
+	items[2] = (fugue_observation){ .resource = "c", .id = "vpc-3" };
+	items[3] = (fugue_observation){ .resource = "d", .id = "vpc-4" };
+	CU_ASSERT_EQUAL(fugue_ec2_match(&h.ctx, items, 4, described, &kind), 0);
+	CU_ASSERT_EQUAL(items[0].status, 0);
+	/* team is the composition's (ctx->tags), not declared: not the resource's own */
+	CU_ASSERT(json_is(fugue_aws_get(items[0].state, "properties.tags"), "{\"Name\":\"a\"}"));
+	CU_ASSERT_EQUAL(items[1].status, 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_aws_get_string(items[1].state, "id")), "vpc-2");
+	CU_ASSERT_EQUAL(items[2].status, FUGUE_ENOTFOUND); /* skipped */
+	CU_ASSERT_EQUAL(items[3].status, FUGUE_ENOTFOUND);
+	for (i = 0; i < 4; i++)
+		json_object_put(items[i].state);
+	json_object_put(described);
+	json_object_put(declared);
+	harness_close(&h);
+}
+
+static const fugue_ec2_kind vpc_kind = {
+	.noun = "vpc", .action = "DescribeVpcs", .result_key = "vpcSet", .id_param = "VpcId",
+	.id_key = "vpcId", .make_state = vpc_state,
+};
+
+/* One VPC's life through the kit: create, describe, wait, read, one
+ * attribute, tags, delete; gone is an answer to describe, a failure to read. */
+static void test_ec2_one_resource(void)
+{
+	struct harness h;
+	struct json_object *p = J("{\"CidrBlock\":\"10.40.0.0/16\"}");
+	struct json_object *item = NULL, *st = NULL, *out = NULL;
+	struct json_object *declared = J("{\"tags\":{\"env\":\"prod\"}}");
+	char id[64];
+
+	harness_open(&h, client, "fid-one", "net");
+	fugue_ec2_tag_spec(p, "vpc", &h.ctx, NULL);
+	CU_ASSERT_EQUAL_FATAL(fugue_ec2_create(id, sizeof(id), &h.ctx, "CreateVpc", p,
+	                                       "vpc.vpcId"), 0);
+	json_object_put(p);
+	CU_ASSERT_NSTRING_EQUAL(id, "vpc-", 4);
+	CU_ASSERT_EQUAL(fugue_ec2_describe_one(&item, &h.ctx, &vpc_kind, id), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_aws_get_string(item, "cidrBlock")),
+	                       "10.40.0.0/16");
+	json_object_put(item);
+	item = NULL;
+	CU_ASSERT_EQUAL(fugue_ec2_wait_state(&item, &h.ctx, &vpc_kind, id, "available"), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_aws_get_string(item, "state")), "available");
+	json_object_put(item);
+
+	/* one attribute a call, {"Value": ...} */
+	CU_ASSERT_EQUAL(fugue_ec2_set_attribute(&h.ctx, "ModifyVpcAttribute", "VpcId", id,
+	                                        "EnableDnsHostnames",
+	                                        json_object_new_boolean(1)), 0);
+	p = J("{\"Attribute\":\"enableDnsHostnames\"}");
+	fugue_kit_put_str(p, "VpcId", id);
+	CU_ASSERT_EQUAL(fugue_ec2_call(&out, &h.ctx, "DescribeVpcAttribute", p), 0);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_aws_get_string(out,
+	                       "enableDnsHostnames.value")), "true");
+	json_object_put(out);
+	json_object_put(p);
+
+	/* tags: the declared ones added, the composition's kept on AWS, hidden in the state */
+	CU_ASSERT_EQUAL(fugue_ec2_update_tags(&h.ctx, &vpc_kind, id, declared), 0);
+	CU_ASSERT_EQUAL(fugue_ec2_read(&st, &h.ctx, &vpc_kind, id, declared), 0);
+	CU_ASSERT(json_is(fugue_aws_get(st, "properties.tags"), "{\"env\":\"prod\"}"));
+	json_object_put(st);
+	out = vpc_tags(&h, id);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_kit_str(out, "team")), "core");
+	json_object_put(out);
+
+	/* delete: once, then again (already gone is success) */
+	p = json_object_new_object();
+	fugue_kit_put_str(p, "VpcId", id);
+	CU_ASSERT_EQUAL(fugue_ec2_delete(&h.ctx, "DeleteVpc", p), 0);
+	CU_ASSERT_EQUAL(fugue_ec2_delete(&h.ctx, "DeleteVpc", p), 0);
+	json_object_put(p);
+	CU_ASSERT_FALSE(h.call.failed);
+	CU_ASSERT_EQUAL(fugue_ec2_wait_state(NULL, &h.ctx, &vpc_kind, id, NULL), 0);
+	item = (struct json_object *)&h;
+	CU_ASSERT_EQUAL(fugue_ec2_describe_one(&item, &h.ctx, &vpc_kind, id), FUGUE_ENOTFOUND);
+	CU_ASSERT_PTR_NULL(item);
+	CU_ASSERT_FALSE(h.call.failed); /* an answer, not a failure */
+	CU_ASSERT_EQUAL(fugue_ec2_read(&st, &h.ctx, &vpc_kind, id, declared), FUGUE_ENOTFOUND);
+	CU_ASSERT_PTR_NULL(st);
+	CU_ASSERT_TRUE(h.call.failed);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fugue_test_nn(h.call.message), "not found"));
+	CU_ASSERT_EQUAL(fugue_ec2_update_tags(&h.ctx, &vpc_kind, id, declared), FUGUE_ENOTFOUND);
+
+	/* a create whose answer has no id */
+	p = json_object_new_object();
+	CU_ASSERT_EQUAL(fugue_ec2_create(id, sizeof(id), &h.ctx, "DescribeVpcs", p, "vpc.vpcId"),
+	                FUGUE_EPROTO);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(h.call.message),
+	                       "DescribeVpcs answered without an id");
+	json_object_put(p);
+	json_object_put(declared);
+	harness_close(&h);
+}
+
+/* A delete held back by a dependent (a subnet): retried until the
+ * deadline, then it goes through once the dependent is gone. */
+static void test_ec2_delete_retry(void)
+{
+	struct harness h;
+	fugue_kit_wait quick = { .deadline_ms = 300, .first_ms = 20, .max_ms = 50 };
+	struct json_object *vpc_params = json_object_new_object();
+	struct json_object *sub_params = json_object_new_object();
+	struct json_object *out = NULL;
+	char *vpc, what[96];
+
+	harness_open(&h, client, "fid-retry", "net");
+	vpc = create_vpc(&h, "10.41.0.0/16", 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vpc);
+	fugue_kit_put_str(sub_params, "VpcId", vpc);
+	fugue_kit_put_str(sub_params, "CidrBlock", "10.41.1.0/24");
+	CU_ASSERT_EQUAL_FATAL(fugue_ec2_call(&out, &h.ctx, "CreateSubnet", sub_params), 0);
+	json_object_put(sub_params);
+	sub_params = json_object_new_object();
+	fugue_kit_put_str(sub_params, "SubnetId", fugue_aws_get_string(out, "subnet.subnetId"));
+	json_object_put(out);
+
+	fugue_kit_put_str(vpc_params, "VpcId", vpc);
+	snprintf(what, sizeof(what), "vpc %s", vpc);
+	CU_ASSERT_EQUAL(fugue_ec2_delete_retry(&h.ctx, "DeleteVpc", vpc_params, what, &quick),
+	                FUGUE_ETIMEOUT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fugue_test_nn(h.call.message), "to be free to delete"));
+	CU_ASSERT_EQUAL(fugue_ec2_delete_retry(&h.ctx, "DeleteSubnet", sub_params, "subnet",
+	                                       NULL), 0);
+	CU_ASSERT_EQUAL(fugue_ec2_delete_retry(&h.ctx, "DeleteVpc", vpc_params, what, NULL), 0);
+	/* gone already: success */
+	CU_ASSERT_EQUAL(fugue_ec2_delete_retry(&h.ctx, "DeleteVpc", vpc_params, what, NULL), 0);
+	json_object_put(vpc_params);
+	json_object_put(sub_params);
+	free(vpc);
+	harness_close(&h);
 }
 
 /* A poll that waits for a tag that never comes: through the real API. */
@@ -778,7 +1123,13 @@ int fugue_test_register(void)
 	    !CU_add_test(kit, "filters and errors", test_filters_and_errors) ||
 	    !CU_add_test(kit, "fail aws", test_fail_aws) ||
 	    !CU_add_test(kit, "no client", test_no_client) ||
-	    !CU_add_test(kit, "wait", test_wait))
+	    !CU_add_test(kit, "wait", test_wait) ||
+	    !CU_add_test(kit, "json helpers", test_json_helpers) ||
+	    !CU_add_test(kit, "declared string", test_declared_str) ||
+	    !CU_add_test(kit, "fix tags", test_fix_tags) ||
+	    !CU_add_test(kit, "base64", test_base64) ||
+	    !CU_add_test(kit, "ec2 offline helpers", test_ec2_offline) ||
+	    !CU_add_test(kit, "ec2 match", test_ec2_match))
 		return 1;
 	if (!CU_add_test(ec2, "call and try", test_ec2_call_and_try) ||
 	    !CU_add_test(ec2, "create tagged, describe", test_ec2_create_tagged_and_describe) ||
@@ -786,7 +1137,9 @@ int fugue_test_register(void)
 	    !CU_add_test(ec2, "sync tags", test_ec2_sync_tags) ||
 	    !CU_add_test(ec2, "observe by filter", test_ec2_observe_filter) ||
 	    !CU_add_test(ec2, "observe by id list", test_ec2_observe_id_list) ||
-	    !CU_add_test(ec2, "wait times out", test_ec2_wait_timeout))
+	    !CU_add_test(ec2, "wait times out", test_ec2_wait_timeout) ||
+	    !CU_add_test(ec2, "one resource", test_ec2_one_resource) ||
+	    !CU_add_test(ec2, "delete retry", test_ec2_delete_retry))
 		return 1;
 	return 0;
 }
