@@ -992,9 +992,13 @@ static void kill_failed(struct work *w, const char *did)
 	reply_failed(w, "Killing");
 }
 
-/* Forgets the process once its resources are gone (history stays). */
-static int forget(struct work *w, const char *closing_result)
+/* Forgets the process once its resources are gone (history stays), with
+ * its last history entry (KIND, SUMMARY) in the same transaction: whoever
+ * sees the process gone also sees why. */
+static int forget(struct work *w, const char *closing_result, fugue_history_kind kind,
+                  const char *summary)
 {
+	fugue_state *st = w->c->state;
 	fugue_state_journal *open = NULL;
 	fugue_state_diag diag = { { 0 } };
 	size_t n = 0;
@@ -1003,15 +1007,24 @@ static int forget(struct work *w, const char *closing_result)
 
 	/* Entries a crash left and observation could not resolve: nobody will
 	 * resolve them once the process is forgotten. */
-	if (fugue_state_journal_open_entries(&open, &n, w->c->state, NULL) == 0) {
+	if (fugue_state_journal_open_entries(&open, &n, st, NULL) == 0) {
 		for (i = 0; i < n; i++) {
 			if (strcmp(open[i].fid, w->fid) == 0)
-				fugue_state_journal_end(w->c->state, open[i].id, closing_result,
-				                        NULL, NULL);
+				fugue_state_journal_end(st, open[i].id, closing_result, NULL, NULL);
 		}
 		fugue_state_journal_list_free(open, n);
 	}
-	rc = fugue_state_process_delete(w->c->state, w->fid, &diag);
+	rc = fugue_state_tx_begin(st, &diag);
+	if (rc == 0) {
+		rc = fugue_state_history_append(NULL, st, w->fid, kind, w->job->uid, summary, NULL,
+		                                &diag);
+		if (rc == 0)
+			rc = fugue_state_process_delete(st, w->fid, &diag);
+		if (rc == 0)
+			rc = fugue_state_tx_commit(st, &diag);
+		else
+			fugue_state_tx_rollback(st, NULL);
+	}
 	if (rc != 0) {
 		line(w->message, sizeof(w->message), "FAILED: cannot forget the process: %s",
 		     diag.message);
@@ -1049,14 +1062,13 @@ static void job_kill(fugue_job *job)
 		goto out;
 	}
 	done_summary(did, sizeof(did), &w);
+	line(summary, sizeof(summary), "killed: %s", did);
 	if (rc == 0)
-		rc = forget(&w, "unknown");
+		rc = forget(&w, "unknown", FUGUE_HISTORY_KILL, summary);
 	if (rc != 0) {
 		kill_failed(&w, did);
 		goto out;
 	}
-	line(summary, sizeof(summary), "killed: %s", did);
-	history(&w, FUGUE_HISTORY_KILL, summary, NULL);
 	fugue_core_log(FUGUE_LOG_INFO, w.fid, NULL, "process %s killed (%s)", w.fid, did);
 	reply_ok(&w, "Killed", "KILLED");
 out:
@@ -1074,14 +1086,13 @@ static void job_release(fugue_job *job)
 	work_init(&w, job);
 	if (work_load(&w) != 0)
 		goto out;
-	if (forget(&w, "released") != 0) {
-		reply_internal(job, w.message);
-		goto out;
-	}
 	line(summary, sizeof(summary),
 	     "released: %zu resource%s left in AWS, still tagged fugue:fid=%s", w.live.n,
 	     w.live.n == 1 ? "" : "s", w.fid);
-	history(&w, FUGUE_HISTORY_RELEASE, summary, NULL);
+	if (forget(&w, "released", FUGUE_HISTORY_RELEASE, summary) != 0) {
+		reply_internal(job, w.message);
+		goto out;
+	}
 	fugue_core_log(FUGUE_LOG_INFO, w.fid, NULL, "process %s %s", w.fid, summary);
 	fugue_core_job_leave(job);
 	send_job_event(job, "Released", "RELEASED");

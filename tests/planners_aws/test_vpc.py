@@ -238,6 +238,11 @@ class Vpc(unittest.TestCase):
             ec2.detach_internet_gateway(InternetGatewayId=ids["igw"], VpcId=ids["vpc"])
             ec2.modify_subnet_attribute(SubnetId=ids["pub"], MapPublicIpOnLaunch={"Value": False})
             ec2.modify_vpc_attribute(VpcId=ids["vpc"], EnableDnsHostnames={"Value": False})
+            ec2.create_tags(Resources=[ids["eip"], ids["nat"]],
+                            Tags=[{"Key": "Name", "Value": "edited"}])
+
+            def tag_name(described):
+                return tags_of(described).get("Name")
 
             def restored():
                 now = self.ids(c)
@@ -250,7 +255,11 @@ class Vpc(unittest.TestCase):
                         "added-by-hand" not in tags_of(vpc) and
                         self.igw_vpcs(ec2, ids["igw"]) == [ids["vpc"]] and
                         self.subnet(ec2, ids["pub"])["MapPublicIpOnLaunch"] and
-                        self.dns_hostnames(ec2, ids["vpc"]))
+                        self.dns_hostnames(ec2, ids["vpc"]) and
+                        tag_name(ec2.describe_addresses(AllocationIds=[ids["eip"]])
+                                 ["Addresses"][0]) == "nat-ip" and
+                        tag_name(ec2.describe_nat_gateways(NatGatewayIds=[ids["nat"]])
+                                 ["NatGateways"][0]) == "nat")
             wait_until("the drift to be corrected", restored, timeout=120)
             drift = wait_until("a drift entry", lambda: self.history(c, "drift"), timeout=60)
             text = str(drift)
