@@ -290,3 +290,43 @@ char *fugue_kit_base64(const void *data, size_t len)
 	*p = '\0';
 	return out;
 }
+
+int fugue_kit_tag_changes(struct json_object **put, struct json_object **gone,
+                          const struct json_object *have, const struct json_object *want)
+{
+	*put = json_object_new_array();
+	*gone = json_object_new_array();
+	if (!*put || !*gone)
+		goto nomem;
+	if (json_object_is_type(want, json_type_object)) {
+		json_object_object_foreach(fugue_kit_unconst(want), k, v) {
+			struct json_object *t;
+
+			if (fugue_kit_streq(fugue_kit_str(have, k), fugue_kit_as_str(v)))
+				continue;
+			t = json_object_new_object();
+			if (!t || json_object_array_add(*put, t) != 0) {
+				json_object_put(t);
+				goto nomem;
+			}
+			fugue_kit_put_str(t, "Key", k);
+			fugue_kit_put_str(t, "Value", fugue_kit_as_str(v));
+		}
+	}
+	if (json_object_is_type(have, json_type_object)) {
+		json_object_object_foreach(fugue_kit_unconst(have), hk, hv) {
+			(void)hv;
+			if (fugue_kit_get(want, hk) || strncmp(hk, "fugue:", 6) == 0 ||
+			    strncmp(hk, "aws:", 4) == 0)
+				continue;
+			if (json_object_array_add(*gone, json_object_new_string(hk)) != 0)
+				goto nomem;
+		}
+	}
+	return 0;
+nomem:
+	json_object_put(*put);
+	json_object_put(*gone);
+	*put = *gone = NULL;
+	return FUGUE_ENOMEM;
+}

@@ -90,6 +90,14 @@ void fugue_kit_put_str(struct json_object *o, const char *key, const char *s);
 
 /* --- the tags property ----------------------------------------------------------- */
 
+/* The difference between the tags a resource HAS and the ones it should
+ * WANT (maps of strings): *PUT gets an array of {"Key", "Value"} to set
+ * (new or different values), *GONE an array of the keys to remove, never
+ * fugue:* or aws:* ones. Both are the caller's (empty arrays when nothing
+ * is to do); 0 or FUGUE_ENOMEM. */
+int fugue_kit_tag_changes(struct json_object **put, struct json_object **gone,
+                          const struct json_object *have, const struct json_object *want);
+
 /* Makes the "tags" property of STATE (changed in place) comparable with
  * DECLARED's `tags` (the resource's declared properties; NULL: none): AWS
  * also carries the composition's tags, which are not the resource's own. A

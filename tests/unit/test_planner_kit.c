@@ -375,6 +375,35 @@ static void test_declared_str(void)
 }
 
 /* The `tags` property made comparable with the declaration. */
+static void test_tag_changes(void)
+{
+	struct json_object *have = json_tokener_parse(
+	        "{\"Name\": \"old\", \"keep\": \"same\", \"stray\": \"x\", "
+	        "\"fugue:fid\": \"f\", \"aws:cloudformation:stack\": \"s\"}");
+	struct json_object *want = json_tokener_parse(
+	        "{\"Name\": \"new\", \"keep\": \"same\", \"added\": \"y\"}");
+	struct json_object *put = NULL;
+	struct json_object *gone = NULL;
+
+	CU_ASSERT_EQUAL(fugue_kit_tag_changes(&put, &gone, have, want), 0);
+	/* set: what is new or different; remove: what is not wanted, never fugue:* or aws:* */
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(put, JSON_C_TO_STRING_PLAIN),
+	                       "[{\"Key\":\"Name\",\"Value\":\"new\"},"
+	                       "{\"Key\":\"added\",\"Value\":\"y\"}]");
+	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(gone, JSON_C_TO_STRING_PLAIN),
+	                       "[\"stray\"]");
+	json_object_put(put);
+	json_object_put(gone);
+	/* nothing to do: empty arrays, also for NULL maps */
+	CU_ASSERT_EQUAL(fugue_kit_tag_changes(&put, &gone, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(json_object_array_length(put), 0);
+	CU_ASSERT_EQUAL(json_object_array_length(gone), 0);
+	json_object_put(put);
+	json_object_put(gone);
+	json_object_put(have);
+	json_object_put(want);
+}
+
 static void test_fix_tags(void)
 {
 	struct harness h;
@@ -1127,6 +1156,7 @@ int fugue_test_register(void)
 	    !CU_add_test(kit, "json helpers", test_json_helpers) ||
 	    !CU_add_test(kit, "declared string", test_declared_str) ||
 	    !CU_add_test(kit, "fix tags", test_fix_tags) ||
+	    !CU_add_test(kit, "tag changes", test_tag_changes) ||
 	    !CU_add_test(kit, "base64", test_base64) ||
 	    !CU_add_test(kit, "ec2 offline helpers", test_ec2_offline) ||
 	    !CU_add_test(kit, "ec2 match", test_ec2_match))

@@ -1,0 +1,277 @@
+/* iam_api.c - IAM calls, paging, policy documents and tags for the iam
+ * planner's types. IAM is global: every call is signed for us-east-1,
+ * whatever the resource's region (the SDK picks the global endpoint). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "planner_kit.h"
+#include "types.h"
+
+#define IAM_SERVICE "iam"
+#define IAM_REGION "us-east-1"
+
+int fugue_iam_try(struct json_object **out, fugue_ctx *ctx, const char *action,
+                  const struct json_object *params, fugue_aws_error *err)
+{
+	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
+	struct json_object *res = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	memset(err, 0, sizeof(*err));
+	if (!ctx->aws) {
+		snprintf(err->code, sizeof(err->code), "NoClient");
+		snprintf(err->message, sizeof(err->message), "no aws client");
+		return FUGUE_ECONFIG;
+	}
+	req.service = IAM_SERVICE;
+	req.region = IAM_REGION;
+	req.action = action;
+	req.params = params;
+	rc = fugue_aws_call(&res, ctx->aws, &req, err);
+	if (out)
+		*out = res;
+	else
+		json_object_put(res);
+	return rc;
+}
+
+int fugue_iam_call(struct json_object **out, fugue_ctx *ctx, const char *action,
+                   const struct json_object *params)
+{
+	fugue_aws_error err;
+	int rc = fugue_iam_try(out, ctx, action, params, &err);
+
+	if (rc != 0)
+		fugue_kit_fail_aws(ctx, rc, &err, action);
+	return rc;
+}
+
+int fugue_iam_get(struct json_object **out, fugue_ctx *ctx, const char *action,
+                  const char *param, const char *value, const char *result_key)
+{
+	struct json_object *params = json_object_new_object();
+	struct json_object *res = NULL;
+	fugue_aws_error err;
+	int rc;
+
+	*out = NULL;
+	if (!params)
+		return FUGUE_ENOMEM;
+	fugue_kit_put_str(params, param, value);
+	memset(&err, 0, sizeof(err));
+	rc = fugue_iam_try(&res, ctx, action, params, &err);
+	json_object_put(params);
+	if (rc == 0) {
+		*out = fugue_kit_copy(fugue_aws_get(res, result_key));
+		rc = *out ? 0 : FUGUE_EPROTO;
+	}
+	json_object_put(res);
+	if (rc != 0 && rc != FUGUE_ENOTFOUND)
+		fugue_kit_fail_aws(ctx, rc, &err, action);
+	return rc;
+}
+
+int fugue_iam_do(fugue_ctx *ctx, const char *action, struct json_object *params)
+{
+	int rc = fugue_iam_call(NULL, ctx, action, params);
+
+	json_object_put(params);
+	return rc;
+}
+
+int fugue_iam_list(struct json_object **out, fugue_ctx *ctx, const char *action,
+                   const struct json_object *params, const char *result_key)
+{
+	fugue_aws_paginator pager = { "Marker", "Marker", result_key, "IsTruncated" };
+	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
+	struct json_object *res = NULL, *list;
+	fugue_aws_error err;
+	int rc;
+
+	*out = NULL;
+	if (!ctx->aws) {
+		ctx->host->fail(ctx, FUGUE_ECONFIG, NULL, "no aws client");
+		return FUGUE_ECONFIG;
+	}
+	memset(&err, 0, sizeof(err));
+	req.service = IAM_SERVICE;
+	req.region = IAM_REGION;
+	req.action = action;
+	req.params = params;
+	rc = fugue_aws_call_all(&res, ctx->aws, &req, &pager, 0, &err);
+	if (rc != 0)
+		return fugue_kit_fail_aws(ctx, rc, &err, action);
+	list = fugue_aws_list(res, result_key);
+	*out = list ? fugue_kit_copy(list) : json_object_new_array();
+	json_object_put(res);
+	return *out ? 0 : FUGUE_ENOMEM;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+struct json_object *fugue_iam_doc_parse(const char *text)
+{
+	struct json_object *doc;
+	char *plain;
+	size_t i, j, n;
+
+	if (!text)
+		return NULL;
+	n = strlen(text);
+	plain = malloc(n + 1);
+	if (!plain)
+		return NULL;
+	/* IAM answers documents URL-encoded (RFC 3986: '+' stays '+'). */
+	for (i = j = 0; i < n; i++) {
+		if (text[i] == '%' && i + 2 < n && hexval(text[i + 1]) >= 0 &&
+		    hexval(text[i + 2]) >= 0) {
+			plain[j++] = (char)(hexval(text[i + 1]) * 16 + hexval(text[i + 2]));
+			i += 2;
+		} else {
+			plain[j++] = text[i];
+		}
+	}
+	plain[j] = '\0';
+	doc = json_tokener_parse(plain);
+	free(plain);
+	return doc;
+}
+
+const char *fugue_iam_doc_text(const struct json_object *doc)
+{
+	return json_object_to_json_string_ext(fugue_kit_unconst(doc), JSON_C_TO_STRING_PLAIN);
+}
+
+static int doc_equal_objects(const struct json_object *a, const struct json_object *b)
+{
+	struct json_object *oa = fugue_kit_unconst(a), *ob = fugue_kit_unconst(b);
+
+	if (json_object_object_length(oa) != json_object_object_length(ob))
+		return 0;
+	json_object_object_foreach(oa, key, va) {
+		struct json_object *vb;
+
+		if (!json_object_object_get_ex(ob, key, &vb) || !fugue_iam_doc_equal(va, vb))
+			return 0;
+	}
+	return 1;
+}
+
+int fugue_iam_doc_equal(const struct json_object *a, const struct json_object *b)
+{
+	json_type ta = json_object_get_type(fugue_kit_unconst(a));
+	json_type tb = json_object_get_type(fugue_kit_unconst(b));
+	size_t i;
+
+	/* "Action": "s3:GetObject" means ["s3:GetObject"]. */
+	if (ta == json_type_array && tb != json_type_array && fugue_kit_len(a) == 1)
+		return fugue_iam_doc_equal(fugue_kit_at(a, 0), b);
+	if (tb == json_type_array && ta != json_type_array && fugue_kit_len(b) == 1)
+		return fugue_iam_doc_equal(a, fugue_kit_at(b, 0));
+	if (ta != tb)
+		return 0;
+	switch (ta) {
+	case json_type_object:
+		return doc_equal_objects(a, b);
+	case json_type_array:
+		if (fugue_kit_len(a) != fugue_kit_len(b))
+			return 0;
+		for (i = 0; i < fugue_kit_len(a); i++)
+			if (!fugue_iam_doc_equal(fugue_kit_at(a, i), fugue_kit_at(b, i)))
+				return 0;
+		return 1;
+	case json_type_null:
+		return 1;
+	default:
+		return json_object_equal(fugue_kit_unconst(a), fugue_kit_unconst(b));
+	}
+}
+
+static void add_tag(struct json_object *list, const char *key, const char *value)
+{
+	struct json_object *t = json_object_new_object();
+
+	fugue_kit_put_str(t, "Key", key);
+	fugue_kit_put_str(t, "Value", value);
+	json_object_array_add(list, t);
+}
+
+void fugue_iam_put_tags(struct json_object *params, const fugue_ctx *ctx,
+                        const struct json_object *tags)
+{
+	struct json_object *list = json_object_new_array();
+	struct json_object *base = fugue_kit_unconst(ctx->tags);
+	struct json_object *own = fugue_kit_unconst(tags);
+
+	if (json_object_is_type(base, json_type_object)) {
+		json_object_object_foreach(base, key, v) {
+			if (!json_object_is_type(own, json_type_object) ||
+			    !json_object_object_get_ex(own, key, NULL))
+				add_tag(list, key, fugue_kit_as_str(v));
+		}
+	}
+	if (json_object_is_type(own, json_type_object)) {
+		json_object_object_foreach(own, key, v)
+			add_tag(list, key, fugue_kit_as_str(v));
+	}
+	if (json_object_array_length(list) > 0)
+		json_object_object_add(params, "Tags", list);
+	else
+		json_object_put(list);
+}
+
+struct json_object *fugue_iam_tags_map(const struct json_object *list, int user_only)
+{
+	struct json_object *map = json_object_new_object();
+	size_t i;
+
+	for (i = 0; i < fugue_kit_len(list); i++) {
+		const char *k = fugue_aws_get_string(fugue_kit_at(list, i), "Key");
+		const char *v = fugue_aws_get_string(fugue_kit_at(list, i), "Value");
+
+		if (!k || (user_only && (strncmp(k, "fugue:", 6) == 0 ||
+		                         strncmp(k, "aws:", 4) == 0)))
+			continue;
+		json_object_object_add(map, k, json_object_new_string(v ? v : ""));
+	}
+	return map;
+}
+
+int fugue_iam_tagged(const struct json_object *list, const char *fid, const char *resource)
+{
+	struct json_object *map = fugue_iam_tags_map(list, 0);
+	int ok = fugue_kit_streq(fugue_kit_str(map, "fugue:fid"), fid) &&
+	         (!resource || fugue_kit_streq(fugue_kit_str(map, "fugue:resource"), resource));
+
+	json_object_put(map);
+	return ok;
+}
+
+void fugue_iam_default_name(char *buf, size_t size, const char *resource, const char *fid,
+                            size_t max)
+{
+	char suffix[9];
+	size_t i, j;
+
+	/* The fid's first characters IAM allows in names: unique per process,
+	 * so two processes of one composition do not fight over a name. */
+	for (i = j = 0; fid && fid[i] && j < 8; i++)
+		if (isalnum((unsigned char)fid[i]))
+			suffix[j++] = fid[i];
+	suffix[j] = '\0';
+	if (max >= size)
+		max = size - 1;
+	snprintf(buf, max + 1, "%s-%s", resource ? resource : "fugue", suffix);
+}

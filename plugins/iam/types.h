@@ -1,0 +1,62 @@
+/* types.h - the resource types of the iam planner and the IAM helpers
+ * they share (iam_api.c). IAM speaks the AWS query protocol: lists go out
+ * as Name.member.N (the SDK flattens arrays), answers are <ActionResult>. */
+#ifndef FUGUE_IAM_TYPES_H
+#define FUGUE_IAM_TYPES_H
+
+#include <stddef.h>
+
+#include "fugue/planner.h"
+
+struct json_object;
+
+extern const fugue_type_ops fugue_iam_role;             /* AWS.IAM.Role (role.c) */
+extern const fugue_type_ops fugue_iam_instance_profile; /* AWS.IAM.InstanceProfile */
+extern const fugue_type_ops fugue_iam_policy;           /* AWS.IAM.Policy (policy.c) */
+
+/* One IAM call (global: signed for us-east-1). *OUT (may be NULL) is the
+ * answer, caller's. fugue_iam_try records nothing (the error in ERR);
+ * fugue_iam_call records a failure with fail(). PARAMS borrowed. */
+int fugue_iam_try(struct json_object **out, fugue_ctx *ctx, const char *action,
+                  const struct json_object *params, fugue_aws_error *err);
+int fugue_iam_call(struct json_object **out, fugue_ctx *ctx, const char *action,
+                   const struct json_object *params);
+/* The same, PARAMS transferred and the answer dropped. */
+int fugue_iam_do(fugue_ctx *ctx, const char *action, struct json_object *params);
+
+/* ACTION (GetRole, GetInstanceProfile, GetPolicy) of the entity whose
+ * PARAM ("RoleName", "PolicyArn") is VALUE: 0 and *OUT (the answer's
+ * RESULT_KEY member, "Role", caller's), FUGUE_ENOTFOUND (not recorded: an
+ * answer), or another error (recorded). */
+int fugue_iam_get(struct json_object **out, fugue_ctx *ctx, const char *action,
+                  const char *param, const char *value, const char *result_key);
+
+/* Every page (Marker / IsTruncated) of ACTION: *OUT is a new array of the
+ * RESULT_KEY elements (caller's). A failure is recorded. */
+int fugue_iam_list(struct json_object **out, fugue_ctx *ctx, const char *action,
+                   const struct json_object *params, const char *result_key);
+
+/* A policy document as IAM returns it (URL-encoded JSON, or plain JSON)
+ * as a new JSON tree (caller's); NULL when it cannot be parsed. */
+struct json_object *fugue_iam_doc_parse(const char *text);
+/* A declared document as the JSON text IAM takes (borrowed from DOC). */
+const char *fugue_iam_doc_text(const struct json_object *doc);
+/* Whether two policy documents mean the same: key order ignored, a single
+ * value equals a one-element list. */
+int fugue_iam_doc_equal(const struct json_object *a, const struct json_object *b);
+
+/* Adds Tags (a list of {Key, Value}) for ctx->tags plus TAGS (declared). */
+void fugue_iam_put_tags(struct json_object *params, const fugue_ctx *ctx,
+                        const struct json_object *tags);
+/* The tags IAM returned (a list of {Key, Value}) as a map; USER_ONLY drops
+ * fugue:* and aws:* keys. Caller's. */
+struct json_object *fugue_iam_tags_map(const struct json_object *list, int user_only);
+/* Nonzero when the IAM tag list carries fugue:fid = FID (and, when
+ * RESOURCE is set, fugue:resource = RESOURCE). */
+int fugue_iam_tagged(const struct json_object *list, const char *fid, const char *resource);
+/* The default IAM name of RESOURCE in process FID: "RESOURCE-" and up to
+ * 8 characters of the fid, cut to MAX characters. */
+void fugue_iam_default_name(char *buf, size_t size, const char *resource, const char *fid,
+                            size_t max);
+
+#endif
