@@ -275,3 +275,61 @@ void fugue_iam_default_name(char *buf, size_t size, const char *resource, const 
 		max = size - 1;
 	snprintf(buf, max + 1, "%s-%s", resource ? resource : "fugue", suffix);
 }
+
+void fugue_iam_name(char *buf, size_t size, const char *resource, const char *fid,
+                    const struct json_object *props, const char *key, size_t max)
+{
+	const char *name = fugue_kit_str(props, key);
+
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		fugue_iam_default_name(buf, size, resource, fid, max);
+}
+
+int fugue_iam_check_name_path(fugue_ctx *ctx, const struct json_object *props, const char *key,
+                              const char *noun, size_t max)
+{
+	const char *name = fugue_kit_str(props, key);
+	const char *path = fugue_kit_str(props, "path");
+	int bad = 0;
+
+	if (name && (strlen(name) == 0 || strlen(name) > max)) {
+		ctx->host->report(ctx, key, "a %s name has 1 to %zu characters", noun, max);
+		bad = 1;
+	}
+	if (path && (path[0] != '/' || path[strlen(path) - 1] != '/')) {
+		ctx->host->report(ctx, "path", "a path begins and ends with '/'");
+		bad = 1;
+	}
+	return bad;
+}
+
+int fugue_iam_delete(fugue_ctx *ctx, const char *action, const char *param, const char *value)
+{
+	struct json_object *params = json_object_new_object();
+	fugue_aws_error err;
+	int rc;
+
+	if (!params)
+		return FUGUE_ENOMEM;
+	fugue_kit_put_str(params, param, value);
+	memset(&err, 0, sizeof(err));
+	rc = fugue_iam_try(NULL, ctx, action, params, &err);
+	json_object_put(params);
+	if (rc == FUGUE_ENOTFOUND)
+		return 0;
+	return rc ? fugue_kit_fail_aws(ctx, rc, &err, action) : 0;
+}
+
+struct json_object *fugue_iam_find_by(const struct json_object *list, const char *key,
+                                      const char *value)
+{
+	size_t i;
+
+	for (i = 0; value && i < fugue_kit_len(list); i++) {
+		if (fugue_kit_streq(fugue_aws_get_string(fugue_kit_at(list, i), key), value))
+			return fugue_kit_at(list, i);
+	}
+	return NULL;
+}

@@ -35,32 +35,12 @@ static const fugue_attr profile_attrs[] = {
 	{ NULL, NULL },
 };
 
-static void profile_name(char *buf, size_t size, const char *resource, const char *fid,
-                         const struct json_object *props)
-{
-	const char *name = fugue_kit_str(props, "instanceProfileName");
-
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else
-		fugue_iam_default_name(buf, size, resource, fid, PROFILE_NAME_MAX);
-}
-
 static int profile_validate(fugue_ctx *ctx, const struct json_object *props)
 {
-	const char *name = fugue_kit_str(props, "instanceProfileName");
-	const char *path = fugue_kit_str(props, "path");
 	struct json_object *role = fugue_kit_get(props, "role");
-	int bad = 0;
+	int bad;
 
-	if (name && (strlen(name) == 0 || strlen(name) > PROFILE_NAME_MAX)) {
-		ctx->host->report(ctx, "instanceProfileName", "a name has 1 to 128 characters");
-		bad = 1;
-	}
-	if (path && (path[0] != '/' || path[strlen(path) - 1] != '/')) {
-		ctx->host->report(ctx, "path", "a path begins and ends with '/'");
-		bad = 1;
-	}
+	bad = fugue_iam_check_name_path(ctx, props, "instanceProfileName", "profile", PROFILE_NAME_MAX);
 	/* the profile takes the role's name, not its id */
 	if (fugue_kit_ref_name(role) && !fugue_kit_streq(fugue_kit_str(role, "attr"), "name")) {
 		ctx->host->report(ctx, "role", "expected the role's name: !ref %s.name",
@@ -228,7 +208,7 @@ static int profile_create(fugue_ctx *ctx, const struct json_object *props,
 	int rc;
 
 	*out = NULL;
-	profile_name(name, sizeof(name), ctx->resource, ctx->fid, props);
+	fugue_iam_name(name, sizeof(name), ctx->resource, ctx->fid, props, "instanceProfileName", PROFILE_NAME_MAX);
 	rc = create_call(&p, ctx, name, props);
 	if (rc != 0)
 		return rc;
@@ -341,8 +321,7 @@ static int profile_update(fugue_ctx *ctx, const struct json_object *state,
 static int profile_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *name = state_name(state);
-	struct json_object *p = NULL, *roles, *params;
-	fugue_aws_error err;
+	struct json_object *p = NULL, *roles;
 	size_t i;
 	int rc;
 
@@ -358,24 +337,7 @@ static int profile_remove(fugue_ctx *ctx, const struct json_object *state)
 	json_object_put(p);
 	if (rc != 0)
 		return rc;
-	params = json_object_new_object();
-	fugue_kit_put_str(params, "InstanceProfileName", name);
-	rc = fugue_iam_try(NULL, ctx, "DeleteInstanceProfile", params, &err);
-	json_object_put(params);
-	if (rc == FUGUE_ENOTFOUND)
-		return 0;
-	return rc ? fugue_kit_fail_aws(ctx, rc, &err, "DeleteInstanceProfile") : 0;
-}
-
-static struct json_object *find_by(const struct json_object *list, const char *key,
-                                   const char *value)
-{
-	size_t i;
-
-	for (i = 0; value && i < fugue_kit_len(list); i++)
-		if (fugue_kit_streq(fugue_aws_get_string(fugue_kit_at(list, i), key), value))
-			return fugue_kit_at(list, i);
-	return NULL;
+	return fugue_iam_delete(ctx, "DeleteInstanceProfile", "InstanceProfileName", name);
 }
 
 /* A recorded profile the list did not show: the list lags behind a
@@ -410,10 +372,10 @@ static int profile_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 		struct json_object *p, *tags = NULL;
 		char name[PROFILE_NAME_MAX + 1];
 
-		profile_name(name, sizeof(name), items[i].resource, ctx->fid, items[i].declared);
-		p = find_by(all, "InstanceProfileId", items[i].id);
+		fugue_iam_name(name, sizeof(name), items[i].resource, ctx->fid, items[i].declared, "instanceProfileName", PROFILE_NAME_MAX);
+		p = fugue_iam_find_by(all, "InstanceProfileId", items[i].id);
 		if (!items[i].id)
-			p = find_by(all, "InstanceProfileName", name);
+			p = fugue_iam_find_by(all, "InstanceProfileName", name);
 		if (!p && items[i].id) {
 			rc = confirm_gone(&items[i], ctx, name);
 			continue;

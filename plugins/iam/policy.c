@@ -41,31 +41,11 @@ static const fugue_attr policy_attrs[] = {
 	{ NULL, NULL },
 };
 
-static void policy_name(char *buf, size_t size, const char *resource, const char *fid,
-                        const struct json_object *props)
-{
-	const char *name = fugue_kit_str(props, "policyName");
-
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else
-		fugue_iam_default_name(buf, size, resource, fid, POLICY_NAME_MAX);
-}
-
 static int policy_validate(fugue_ctx *ctx, const struct json_object *props)
 {
-	const char *name = fugue_kit_str(props, "policyName");
-	const char *path = fugue_kit_str(props, "path");
-	int bad = 0;
+	int bad;
 
-	if (name && (strlen(name) == 0 || strlen(name) > POLICY_NAME_MAX)) {
-		ctx->host->report(ctx, "policyName", "a policy name has 1 to 128 characters");
-		bad = 1;
-	}
-	if (path && (path[0] != '/' || path[strlen(path) - 1] != '/')) {
-		ctx->host->report(ctx, "path", "a path begins and ends with '/'");
-		bad = 1;
-	}
+	bad = fugue_iam_check_name_path(ctx, props, "policyName", "policy", POLICY_NAME_MAX);
 	if (!json_object_is_type(fugue_kit_get(props, "document"), json_type_object)) {
 		ctx->host->report(ctx, "document", "expected a policy document (a mapping)");
 		bad = 1;
@@ -235,7 +215,7 @@ static int policy_create(fugue_ctx *ctx, const struct json_object *props,
 	int rc;
 
 	*out = NULL;
-	policy_name(name, sizeof(name), ctx->resource, ctx->fid, props);
+	fugue_iam_name(name, sizeof(name), ctx->resource, ctx->fid, props, "policyName", POLICY_NAME_MAX);
 	fugue_kit_put_str(params, "PolicyName", name);
 	fugue_kit_put_str(params, "Path", fugue_kit_str(props, "path"));
 	fugue_kit_put_str(params, "Description", fugue_kit_str(props, "description"));
@@ -454,17 +434,6 @@ static int policy_remove(fugue_ctx *ctx, const struct json_object *state)
 	return rc ? fugue_kit_fail_aws(ctx, rc, &err, "DeletePolicy") : 0;
 }
 
-static struct json_object *find_by(const struct json_object *list, const char *key,
-                                   const char *value)
-{
-	size_t i;
-
-	for (i = 0; value && i < fugue_kit_len(list); i++)
-		if (fugue_kit_streq(fugue_aws_get_string(fugue_kit_at(list, i), key), value))
-			return fugue_kit_at(list, i);
-	return NULL;
-}
-
 /* The default version's document of a ManagedPolicyDetail D. */
 static const char *default_document(const struct json_object *d)
 {
@@ -482,17 +451,17 @@ static void observe_one(fugue_ctx *ctx, fugue_observation *item, const struct js
                         const struct json_object *details, int *rc)
 {
 	char name[POLICY_NAME_MAX + 1];
-	struct json_object *p = find_by(all, "PolicyId", item->id), *d, *tags = NULL;
+	struct json_object *p = fugue_iam_find_by(all, "PolicyId", item->id), *d, *tags = NULL;
 
 	if (!item->id) { /* a create whose answer was lost: by name, then tags */
-		policy_name(name, sizeof(name), item->resource, ctx->fid, item->declared);
-		p = find_by(all, "PolicyName", name);
+		fugue_iam_name(name, sizeof(name), item->resource, ctx->fid, item->declared, "policyName", POLICY_NAME_MAX);
+		p = fugue_iam_find_by(all, "PolicyName", name);
 	}
 	if (!p) {
 		item->status = FUGUE_ENOTFOUND;
 		return;
 	}
-	d = find_by(details, "Arn", fugue_aws_get_string(p, "Arn"));
+	d = fugue_iam_find_by(details, "Arn", fugue_aws_get_string(p, "Arn"));
 	*rc = policy_tags(&tags, ctx, p);
 	if (*rc == FUGUE_ENOTFOUND) { /* deleted between the calls */
 		item->status = FUGUE_ENOTFOUND;

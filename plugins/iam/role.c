@@ -50,32 +50,12 @@ static const fugue_attr role_attrs[] = {
 	{ NULL, NULL },
 };
 
-static void role_name(char *buf, size_t size, const char *resource, const char *fid,
-                      const struct json_object *props)
-{
-	const char *name = fugue_kit_str(props, "roleName");
-
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else
-		fugue_iam_default_name(buf, size, resource, fid, ROLE_NAME_MAX);
-}
-
 static int role_validate(fugue_ctx *ctx, const struct json_object *props)
 {
-	const char *name = fugue_kit_str(props, "roleName");
-	const char *path = fugue_kit_str(props, "path");
 	int64_t msd = fugue_kit_int(props, "maxSessionDuration", 3600);
-	int bad = 0;
+	int bad;
 
-	if (name && (strlen(name) == 0 || strlen(name) > ROLE_NAME_MAX)) {
-		ctx->host->report(ctx, "roleName", "a role name has 1 to 64 characters");
-		bad = 1;
-	}
-	if (path && (path[0] != '/' || path[strlen(path) - 1] != '/')) {
-		ctx->host->report(ctx, "path", "a path begins and ends with '/'");
-		bad = 1;
-	}
+	bad = fugue_iam_check_name_path(ctx, props, "roleName", "role", ROLE_NAME_MAX);
 	if (msd < 3600 || msd > 43200) {
 		ctx->host->report(ctx, "maxSessionDuration", "expected 3600 to 43200 seconds");
 		bad = 1;
@@ -402,7 +382,7 @@ static int role_create(fugue_ctx *ctx, const struct json_object *props, struct j
 	int rc;
 
 	*out = NULL;
-	role_name(name, sizeof(name), ctx->resource, ctx->fid, props);
+	fugue_iam_name(name, sizeof(name), ctx->resource, ctx->fid, props, "roleName", ROLE_NAME_MAX);
 	rc = create_role_call(&role, ctx, name, props);
 	if (rc != 0)
 		return rc;
@@ -523,8 +503,6 @@ static int empty_role(fugue_ctx *ctx, const char *name)
 static int role_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *name = state_name(state);
-	struct json_object *params;
-	fugue_aws_error err;
 	int rc;
 
 	if (!name)
@@ -534,25 +512,7 @@ static int role_remove(fugue_ctx *ctx, const struct json_object *state)
 		return 0;
 	if (rc != 0)
 		return rc;
-	params = json_object_new_object();
-	fugue_kit_put_str(params, "RoleName", name);
-	rc = fugue_iam_try(NULL, ctx, "DeleteRole", params, &err);
-	json_object_put(params);
-	if (rc == FUGUE_ENOTFOUND)
-		return 0;
-	return rc ? fugue_kit_fail_aws(ctx, rc, &err, "DeleteRole") : 0;
-}
-
-/* The element of LIST whose KEY is VALUE (borrowed), or NULL. */
-static struct json_object *find_by(const struct json_object *list, const char *key,
-                                   const char *value)
-{
-	size_t i;
-
-	for (i = 0; value && i < fugue_kit_len(list); i++)
-		if (fugue_kit_streq(fugue_aws_get_string(fugue_kit_at(list, i), key), value))
-			return fugue_kit_at(list, i);
-	return NULL;
+	return fugue_iam_delete(ctx, "DeleteRole", "RoleName", name);
 }
 
 /* A recorded role the lists did not show: IAM's lists lag behind a
@@ -593,10 +553,10 @@ static int role_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 		struct json_object *d, *r, *merged;
 		char name[ROLE_NAME_MAX + 1];
 
-		role_name(name, sizeof(name), it->resource, ctx->fid, it->declared);
-		d = find_by(details, "RoleId", it->id);
+		fugue_iam_name(name, sizeof(name), it->resource, ctx->fid, it->declared, "roleName", ROLE_NAME_MAX);
+		d = fugue_iam_find_by(details, "RoleId", it->id);
 		if (!it->id) { /* a create whose answer was lost: by name and tags */
-			d = find_by(details, "RoleName", name);
+			d = fugue_iam_find_by(details, "RoleName", name);
 			if (d && !fugue_iam_tagged(fugue_aws_list(d, "Tags"), ctx->fid,
 			                           it->resource))
 				d = NULL;
@@ -611,7 +571,7 @@ static int role_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 		}
 		/* RoleDetail lacks Description and MaxSessionDuration: ListRoles has them */
 		merged = fugue_kit_copy(d);
-		r = find_by(roles, "RoleId", fugue_aws_get_string(d, "RoleId"));
+		r = fugue_iam_find_by(roles, "RoleId", fugue_aws_get_string(d, "RoleId"));
 		fugue_kit_put(merged, "Description", fugue_kit_aws_str(r, "Description"));
 		fugue_kit_put(merged, "MaxSessionDuration",
 		              fugue_kit_aws_str(r, "MaxSessionDuration"));

@@ -58,5 +58,20 @@ int fugue_iam_tagged(const struct json_object *list, const char *fid, const char
  * 8 characters of the fid, cut to MAX characters. */
 void fugue_iam_default_name(char *buf, size_t size, const char *resource, const char *fid,
                             size_t max);
+/* The IAM name of RESOURCE: its declared KEY ("roleName") in PROPS, else
+ * fugue_iam_default_name(). */
+void fugue_iam_name(char *buf, size_t size, const char *resource, const char *fid,
+                    const struct json_object *props, const char *key, size_t max);
+/* validate(): the declared KEY name is 1 to MAX characters ("a NOUN name has
+ * ...") and `path` begins and ends with '/'. Reports each error; returns
+ * nonzero when there was one. */
+int fugue_iam_check_name_path(fugue_ctx *ctx, const struct json_object *props, const char *key,
+                              const char *noun, size_t max);
+/* ACTION (DeleteRole, ...) of the entity PARAM = VALUE; already gone is
+ * success. 0 or the error, recorded. */
+int fugue_iam_delete(fugue_ctx *ctx, const char *action, const char *param, const char *value);
+/* The element of LIST whose KEY is VALUE (borrowed), or NULL. */
+struct json_object *fugue_iam_find_by(const struct json_object *list, const char *key,
+                                      const char *value);
 
 #endif
