@@ -422,21 +422,26 @@ class Unreachable(unittest.TestCase):
             self.assertIn(path, r.err)
             self.assertRegex(r.err, r"conductord|systemctl")
 
-    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"),
-                         "needs root and setpriv to run fugue as another user")
     def test_permission_denied(self):
-        # A socket of mode 0660 (as the Conductor makes it) and a user outside its group.
+        # A socket of mode 0660 (as the Conductor makes it) and a user outside its
+        # group: as root, fugue runs as nobody (setpriv, util-linux); otherwise the
+        # socket is made unreadable to its own owner (mode 0000).
         with TmpDir() as t:
             os.chmod(t.path, 0o755)
             path = os.path.join(t.path, "c.sock")
             srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            as_root = os.geteuid() == 0
+            if as_root:
+                self.assertTrue(shutil.which("setpriv"), "setpriv (util-linux) is needed as root")
             try:
                 srv.bind(path)
                 srv.listen(1)
-                os.chmod(path, 0o660)
+                os.chmod(path, 0o660 if as_root else 0o000)
                 env = base_env(FUGUE_CONDUCTOR=path)
-                p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-                                   + fugue_argv(["status"]), env=env, stdin=subprocess.DEVNULL,
+                prefix = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+                          if as_root else [])
+                p = subprocess.run(prefix + fugue_argv(["status"]), env=env,
+                                   stdin=subprocess.DEVNULL,
                                    capture_output=True, text=True, timeout=60 * SLOW)
             finally:
                 srv.close()
