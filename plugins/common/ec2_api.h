@@ -73,12 +73,6 @@ int fugue_ec2_is_notfound(const fugue_aws_error *err);
 void fugue_ec2_tag_spec(struct json_object *params, const char *resource_type,
                         const fugue_ctx *ctx, const struct json_object *user_tags);
 
-/* The tags a resource should carry: USER_TAGS (map of strings, may be NULL;
- * its fugue:* and aws:* keys ignored) over ctx->tags' composition tags, and
- * ctx->tags' fugue:* tags always. A new map (caller's), NULL on no memory. */
-struct json_object *fugue_ec2_desired_tags(const fugue_ctx *ctx,
-                                           const struct json_object *user_tags);
-
 /* A tagSet ([{"key", "value"}]) as a map object (caller's). USER_ONLY
  * leaves out the fugue:* and aws:* tags (what a `tags` property shows). */
 struct json_object *fugue_ec2_tags_map(const struct json_object *tag_set, int user_only);

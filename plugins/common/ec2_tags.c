@@ -10,44 +10,6 @@
 #include "ec2_internal.h"
 #include "planner_kit.h"
 
-static int has_prefix(const char *s, const char *prefix)
-{
-	return s && strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* Tags AWS or the Conductor own: never shown as the `tags` property,
- * never deleted by a sync (AWS refuses to delete aws:*). */
-static int reserved_tag(const char *key)
-{
-	return has_prefix(key, "fugue:") || has_prefix(key, "aws:");
-}
-
-struct json_object *fugue_ec2_desired_tags(const fugue_ctx *ctx,
-                                           const struct json_object *user_tags)
-{
-	struct json_object *map = json_object_new_object();
-
-	if (!map)
-		return NULL;
-	/* The resource's own tags override the composition's; ours (fugue:*)
-	 * come last so that nothing overrides them. */
-	if (json_object_is_type(user_tags, json_type_object)) {
-		json_object_object_foreach((struct json_object *)user_tags, key, val) {
-			if (!reserved_tag(key) && json_object_is_type(val, json_type_string))
-				json_object_object_add(map, key, json_object_get(val));
-		}
-	}
-	if (ctx && json_object_is_type(ctx->tags, json_type_object)) {
-		json_object_object_foreach((struct json_object *)ctx->tags, key, val) {
-			if (!json_object_is_type(val, json_type_string))
-				continue;
-			if (reserved_tag(key) || !json_object_object_get_ex(map, key, NULL))
-				json_object_object_add(map, key, json_object_get(val));
-		}
-	}
-	return map;
-}
-
 static struct json_object *tag_item(const char *key, const char *value)
 {
 	struct json_object *t = json_object_new_object();
@@ -69,7 +31,7 @@ void fugue_ec2_tag_spec(struct json_object *params, const char *resource_type,
 		return;
 	if (!(specs = fugue_ec2_array_member(params, "TagSpecification")))
 		return;
-	tags = fugue_ec2_desired_tags(ctx, user_tags);
+	tags = fugue_kit_desired_tags(ctx, user_tags);
 	spec = json_object_new_object();
 	list = json_object_new_array();
 	if (!tags || !spec || !list) {
@@ -104,7 +66,7 @@ struct json_object *fugue_ec2_tags_map(const struct json_object *tag_set, int us
 		const char *key = fugue_kit_str(t, "key");
 		const char *value = fugue_kit_str(t, "value");
 
-		if (!key || (user_only && reserved_tag(key)))
+		if (!key || (user_only && fugue_kit_reserved_tag(key)))
 			continue;
 		json_object_object_add(map, key, json_object_new_string(value ? value : ""));
 	}
@@ -142,7 +104,7 @@ static int tags_call(fugue_ctx *ctx, const char *action, const char *id, struct 
 int fugue_ec2_sync_tags(fugue_ctx *ctx, const char *id, const struct json_object *current,
                         const struct json_object *user_tags)
 {
-	struct json_object *want = fugue_ec2_desired_tags(ctx, user_tags);
+	struct json_object *want = fugue_kit_desired_tags(ctx, user_tags);
 	struct json_object *have = fugue_ec2_tags_map(current, 0);
 	struct json_object *add = json_object_new_array();
 	struct json_object *del = json_object_new_array();
@@ -161,7 +123,7 @@ int fugue_ec2_sync_tags(fugue_ctx *ctx, const char *id, const struct json_object
 	}
 	json_object_object_foreach(have, hkey, hval) {
 		(void)hval;
-		if (!reserved_tag(hkey) && !json_object_object_get_ex(want, hkey, NULL))
+		if (!fugue_kit_reserved_tag(hkey) && !json_object_object_get_ex(want, hkey, NULL))
 			json_object_array_add(del, tag_item(hkey, NULL));
 	}
 	if (json_object_array_length(add) > 0)

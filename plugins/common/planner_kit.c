@@ -291,6 +291,37 @@ char *fugue_kit_base64(const void *data, size_t len)
 	return out;
 }
 
+int fugue_kit_reserved_tag(const char *key)
+{
+	return key && (strncmp(key, "fugue:", 6) == 0 || strncmp(key, "aws:", 4) == 0);
+}
+
+struct json_object *fugue_kit_desired_tags(const fugue_ctx *ctx,
+                                           const struct json_object *user_tags)
+{
+	struct json_object *map = json_object_new_object();
+
+	if (!map)
+		return NULL;
+	/* The resource's own tags override the composition's; ours (fugue:*)
+	 * come last so that nothing overrides them. */
+	if (json_object_is_type(user_tags, json_type_object)) {
+		json_object_object_foreach(fugue_kit_unconst(user_tags), key, val) {
+			if (!fugue_kit_reserved_tag(key) && json_object_is_type(val, json_type_string))
+				json_object_object_add(map, key, json_object_get(val));
+		}
+	}
+	if (ctx && json_object_is_type(ctx->tags, json_type_object)) {
+		json_object_object_foreach(ctx->tags, key, val) {
+			if (!json_object_is_type(val, json_type_string))
+				continue;
+			if (fugue_kit_reserved_tag(key) || !json_object_object_get_ex(map, key, NULL))
+				json_object_object_add(map, key, json_object_get(val));
+		}
+	}
+	return map;
+}
+
 int fugue_kit_tag_changes(struct json_object **put, struct json_object **gone,
                           const struct json_object *have, const struct json_object *want)
 {
@@ -316,8 +347,7 @@ int fugue_kit_tag_changes(struct json_object **put, struct json_object **gone,
 	if (json_object_is_type(have, json_type_object)) {
 		json_object_object_foreach(fugue_kit_unconst(have), hk, hv) {
 			(void)hv;
-			if (fugue_kit_get(want, hk) || strncmp(hk, "fugue:", 6) == 0 ||
-			    strncmp(hk, "aws:", 4) == 0)
+			if (fugue_kit_get(want, hk) || fugue_kit_reserved_tag(hk))
 				continue;
 			if (json_object_array_add(*gone, json_object_new_string(hk)) != 0)
 				goto nomem;

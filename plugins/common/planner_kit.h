@@ -98,6 +98,16 @@ void fugue_kit_put_str(struct json_object *o, const char *key, const char *s);
 int fugue_kit_tag_changes(struct json_object **put, struct json_object **gone,
                           const struct json_object *have, const struct json_object *want);
 
+/* Nonzero for a tag AWS or the Conductor owns (fugue:*, aws:*): never shown
+ * as the `tags` property, never deleted by a sync (AWS refuses aws:*). */
+int fugue_kit_reserved_tag(const char *key);
+
+/* The tags a resource should carry: USER_TAGS (map of strings, may be NULL;
+ * its fugue:* and aws:* keys ignored) over ctx->tags' composition tags, and
+ * ctx->tags' fugue:* tags always. A new map (caller's), NULL on no memory. */
+struct json_object *fugue_kit_desired_tags(const fugue_ctx *ctx,
+                                           const struct json_object *user_tags);
+
 /* Makes the "tags" property of STATE (changed in place) comparable with
  * DECLARED's `tags` (the resource's declared properties; NULL: none): AWS
  * also carries the composition's tags, which are not the resource's own. A

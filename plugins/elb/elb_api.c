@@ -7,7 +7,6 @@
 
 #include <json-c/json.h>
 
-#include "ec2_api.h"
 #include "planner_kit.h"
 #include "types.h"
 
@@ -211,7 +210,7 @@ struct json_object *fugue_elb_tags_map(const struct json_object *tags, int user_
 int fugue_elb_sync_tags(fugue_ctx *ctx, const char *name, const struct json_object *current,
                         const struct json_object *user)
 {
-	struct json_object *want = fugue_ec2_desired_tags(ctx, user);
+	struct json_object *want = fugue_kit_desired_tags(ctx, user);
 	struct json_object *have = fugue_elb_tags_map(current, 0);
 	struct json_object *add = json_object_new_array(), *del = json_object_new_array();
 	int rc = 0;

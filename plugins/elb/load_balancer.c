@@ -17,7 +17,6 @@
 
 #include <json-c/json.h>
 
-#include "ec2_api.h"
 #include "planner_kit.h"
 #include "types.h"
 
@@ -701,7 +700,7 @@ static struct json_object *create_params(fugue_ctx *ctx, const char *name,
 {
 	struct json_object *p = name_params(name);
 	struct json_object *listeners = json_object_new_array();
-	struct json_object *want = fugue_ec2_desired_tags(ctx, fugue_kit_get(props, "tags"));
+	struct json_object *want = fugue_kit_desired_tags(ctx, fugue_kit_get(props, "tags"));
 	struct json_object *tags = json_object_new_array();
 	const struct json_object *decl = fugue_kit_get(props, "listeners");
 	size_t i;

@@ -270,7 +270,7 @@ static void test_tags(void)
 
 	harness_open(&h, NULL, "F", "web");
 	user = J("{\"team\":\"web\",\"fugue:fid\":\"evil\",\"Name\":\"w\"}");
-	m = fugue_ec2_desired_tags(&h.ctx, user);
+	m = fugue_kit_desired_tags(&h.ctx, user);
 	CU_ASSERT(json_is(m, "{\"team\":\"web\",\"Name\":\"w\",\"fugue:fid\":\"F\","
 	                     "\"fugue:resource\":\"web\"}"));
 	json_object_put(m);
