@@ -17,54 +17,24 @@
 
 /* --- calls ---------------------------------------------------------------------- */
 
-/* Without a client (validation offline, conductord --no-aws) every call is
- * a configuration error that says so. */
-static void no_client(fugue_aws_error *err, const char *action)
-{
-	if (!err)
-		return;
-	memset(err, 0, sizeof(*err));
-	snprintf(err->code, sizeof(err->code), "%s", "NoAwsClient");
-	snprintf(err->message, sizeof(err->message), "%s",
-	         "no aws client: the conductor runs without aws (--no-aws)");
-	snprintf(err->service, sizeof(err->service), "%s", "ec2");
-	snprintf(err->action, sizeof(err->action), "%s", action ? action : "");
-}
-
-static void request_init(fugue_aws_request *req, const fugue_ctx *ctx, const char *action,
-                         const struct json_object *params)
-{
-	fugue_aws_request init = FUGUE_AWS_REQUEST_INIT;
-
-	*req = init;
-	req->service = "ec2";
-	req->region = ctx->region;
-	req->action = action;
-	req->params = params;
-}
-
 int fugue_ec2_try(struct json_object **out, fugue_ctx *ctx, const char *action,
                   const struct json_object *params, fugue_aws_error *err)
 {
-	fugue_aws_request req;
+	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
 
-	*out = NULL;
-	if (!ctx->aws) {
-		no_client(err, action);
-		return FUGUE_ECONFIG;
-	}
-	request_init(&req, ctx, action, params);
-	return fugue_aws_call(out, ctx->aws, &req, err);
+	req.service = "ec2";
+	req.region = ctx->region;
+	req.action = action;
+	req.params = params;
+	return fugue_kit_aws_try(out, ctx, &req, NULL, err);
 }
 
 int fugue_ec2_call(struct json_object **out, fugue_ctx *ctx, const char *action,
                    const struct json_object *params)
 {
 	fugue_aws_error err;
-	int rc;
+	int rc = fugue_ec2_try(out, ctx, action, params, &err);
 
-	memset(&err, 0, sizeof(err));
-	rc = fugue_ec2_try(out, ctx, action, params, &err);
 	if (rc != 0)
 		fugue_kit_fail_aws(ctx, rc, &err, action);
 	return rc;
@@ -108,23 +78,22 @@ int fugue_ec2_describe_try(struct json_object **items, fugue_ctx *ctx, const cha
 	fugue_aws_paginator pager = { "NextToken", "nextToken", NULL, NULL };
 	struct json_object *out = NULL;
 	struct json_object *list;
-	fugue_aws_request req;
+	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
 	char outer[128];
 	const char *inner = strchr(result_key, '/');
 	int rc;
 
 	*items = NULL;
-	if (!ctx->aws) {
-		no_client(err, action);
-		return FUGUE_ECONFIG;
-	}
 	/* "reservationSet/instancesSet": pages of reservations, items the
 	 * instances of every reservation. */
 	snprintf(outer, sizeof(outer), "%.*s",
 	         (int)(inner ? (size_t)(inner - result_key) : strlen(result_key)), result_key);
 	pager.result_key = outer;
-	request_init(&req, ctx, action, params);
-	rc = fugue_aws_call_all(&out, ctx->aws, &req, &pager, 0, err);
+	req.service = "ec2";
+	req.region = ctx->region;
+	req.action = action;
+	req.params = params;
+	rc = fugue_kit_aws_try(&out, ctx, &req, &pager, err);
 	if (rc != 0)
 		return rc;
 	list = fugue_aws_list(out, outer);

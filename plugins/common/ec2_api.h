@@ -73,12 +73,8 @@ int fugue_ec2_is_notfound(const fugue_aws_error *err);
 void fugue_ec2_tag_spec(struct json_object *params, const char *resource_type,
                         const fugue_ctx *ctx, const struct json_object *user_tags);
 
-/* A tagSet ([{"key", "value"}]) as a map object (caller's). USER_ONLY
- * leaves out the fugue:* and aws:* tags (what a `tags` property shows). */
-struct json_object *fugue_ec2_tags_map(const struct json_object *tag_set, int user_only);
-
 /* The `tags` property of a described resource: the user tags of its
- * tagSet (fugue_ec2_tags_map(tagSet, 1)); {} when none. Caller's. */
+ * tagSet (fugue_kit_tags_map(tagSet, 1)); {} when none. Caller's. */
 struct json_object *fugue_ec2_user_tags(const struct json_object *described);
 
 /* Nonzero when DESCRIBED carries the tags of ctx's resource (fugue:fid =

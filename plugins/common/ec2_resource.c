@@ -178,20 +178,59 @@ int fugue_ec2_wait_state(struct json_object **item, fugue_ctx *ctx, const fugue_
 
 /* --- create, delete, modify --------------------------------------------------------- */
 
+/* An IAM instance profile made a moment ago is not visible to EC2 for a
+ * few seconds: RunInstances answers InvalidParameterValue "... parameter
+ * iamInstanceProfile.name is invalid". That is a wait, not a failure. */
+#define PROFILE_DEADLINE_MS 120000L
+
+static int profile_not_visible(const fugue_aws_error *err)
+{
+	return strcmp(err->code, "InvalidParameterValue") == 0 &&
+	       strstr(err->message, "iamInstanceProfile") != NULL;
+}
+
+struct create_call {
+	const char *action;
+	const struct json_object *params;
+	struct json_object *res;
+	char what[640]; /* the wait, with EC2's last answer: a wrong name reads as one */
+};
+
+static int poll_create(fugue_ctx *ctx, void *arg, int *done)
+{
+	struct create_call *c = arg;
+	fugue_aws_error err;
+	int rc = fugue_ec2_try(&c->res, ctx, c->action, c->params, &err);
+
+	if (rc != 0 && profile_not_visible(&err)) {
+		snprintf(c->what, sizeof(c->what),
+		         "the instance profile to be visible to EC2 (%.100s: %.400s)", err.code, err.message);
+		return 0;
+	}
+	if (rc != 0)
+		return fugue_kit_fail_aws(ctx, rc, &err, c->action);
+	*done = 1;
+	return 0;
+}
+
 int fugue_ec2_create(char *id, size_t size, fugue_ctx *ctx, const char *action,
                      const struct json_object *params, const char *id_path)
 {
-	struct json_object *res = NULL;
+	struct create_call call = { action, params, NULL, "the instance profile" };
+	fugue_kit_wait wait = { 0 };
 	const char *got;
 	int rc;
 
 	id[0] = '\0';
-	rc = fugue_ec2_call(&res, ctx, action, params);
+	wait.what = call.what;
+	wait.deadline_ms = PROFILE_DEADLINE_MS;
+	wait.first_ms = 1000;
+	rc = fugue_kit_wait_for(ctx, &wait, poll_create, &call);
 	if (rc != 0)
 		return rc;
-	got = fugue_aws_get_string(res, id_path);
+	got = fugue_aws_get_string(call.res, id_path);
 	snprintf(id, size, "%s", got ? got : "");
-	json_object_put(res);
+	json_object_put(call.res);
 	if (!id[0]) {
 		ctx->host->fail(ctx, FUGUE_EPROTO, NULL, "%s answered without an id", action);
 		return FUGUE_EPROTO;

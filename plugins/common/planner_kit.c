@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,6 +259,72 @@ int fugue_kit_fail_aws(fugue_ctx *ctx, int code, const fugue_aws_error *err, con
 	return code;
 }
 
+/* --- calls -------------------------------------------------------------------- */
+
+int fugue_kit_aws_try(struct json_object **out, fugue_ctx *ctx, const fugue_aws_request *req,
+                      const fugue_aws_paginator *pager, fugue_aws_error *err)
+{
+	struct json_object *res = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	memset(err, 0, sizeof(*err));
+	if (!ctx->aws) {
+		snprintf(err->code, sizeof(err->code), "%s", "NoAwsClient");
+		snprintf(err->message, sizeof(err->message), "%s",
+		         "no aws client: the conductor runs without aws (--no-aws)");
+		snprintf(err->service, sizeof(err->service), "%s", req->service ? req->service : "");
+		snprintf(err->action, sizeof(err->action), "%s", req->action ? req->action : "");
+		return FUGUE_ECONFIG;
+	}
+	if (pager)
+		rc = fugue_aws_call_all(&res, ctx->aws, req, pager, 0, err);
+	else
+		rc = fugue_aws_call(&res, ctx->aws, req, err);
+	if (out)
+		*out = res;
+	else
+		json_object_put(res);
+	return rc;
+}
+
+int fugue_kit_aws_call(struct json_object **out, fugue_ctx *ctx, const fugue_aws_request *req,
+                       const fugue_aws_paginator *pager)
+{
+	fugue_aws_error err;
+	int rc = fugue_kit_aws_try(out, ctx, req, pager, &err);
+
+	if (rc != 0)
+		fugue_kit_fail_aws(ctx, rc, &err, req->action);
+	return rc;
+}
+
+int fugue_kit_sync_tags(fugue_ctx *ctx, const struct json_object *has,
+                        const struct json_object *user_tags, int keys_as_items,
+                        fugue_kit_tag_call_fn call, void *arg)
+{
+	struct json_object *have = fugue_kit_tags_map(has, 0);
+	struct json_object *want = fugue_kit_desired_tags(ctx, user_tags);
+	struct json_object *put = NULL, *gone = NULL, *del = NULL;
+	int rc = have && want ? fugue_kit_tag_changes(&put, &gone, have, want) : FUGUE_ENOMEM;
+
+	if (rc == 0 && !(del = keys_as_items ? fugue_kit_key_items(gone) : json_object_get(gone)))
+		rc = FUGUE_ENOMEM;
+	if (rc == FUGUE_ENOMEM)
+		ctx->host->fail(ctx, rc, NULL, "tags: out of memory");
+	if (rc == 0 && json_object_array_length(put) > 0)
+		rc = call(ctx, arg, 1, put);
+	if (rc == 0 && json_object_array_length(del) > 0)
+		rc = call(ctx, arg, 0, del);
+	json_object_put(have);
+	json_object_put(want);
+	json_object_put(put);
+	json_object_put(gone);
+	json_object_put(del);
+	return rc;
+}
+
 /* --- text ----------------------------------------------------------------------- */
 
 char *fugue_kit_base64(const void *data, size_t len)
@@ -320,6 +387,45 @@ struct json_object *fugue_kit_desired_tags(const fugue_ctx *ctx,
 		}
 	}
 	return map;
+}
+
+struct json_object *fugue_kit_tags_map(const struct json_object *list, int user_only)
+{
+	struct json_object *map = json_object_new_object();
+	size_t i;
+
+	for (i = 0; map && i < fugue_kit_len(list); i++) {
+		const struct json_object *t = fugue_kit_at(list, i);
+		const char *k = fugue_aws_get_string(t, "Key");
+		const char *v = k ? fugue_aws_get_string(t, "Value") : NULL;
+
+		if (!k) {
+			k = fugue_aws_get_string(t, "key");
+			v = fugue_aws_get_string(t, "value");
+		}
+		if (!k || (user_only && fugue_kit_reserved_tag(k)))
+			continue;
+		json_object_object_add(map, k, json_object_new_string(v ? v : ""));
+	}
+	return map;
+}
+
+struct json_object *fugue_kit_key_items(const struct json_object *keys)
+{
+	struct json_object *items = json_object_new_array();
+	size_t i;
+
+	for (i = 0; items && i < fugue_kit_len(keys); i++) {
+		struct json_object *t = json_object_new_object();
+
+		if (!t || json_object_array_add(items, t) != 0) {
+			json_object_put(t);
+			json_object_put(items);
+			return NULL;
+		}
+		fugue_kit_put_str(t, "Key", fugue_kit_as_str(fugue_kit_at(keys, i)));
+	}
+	return items;
 }
 
 int fugue_kit_tag_changes(struct json_object **put, struct json_object **gone,

@@ -97,6 +97,25 @@ void fugue_kit_put_str(struct json_object *o, const char *key, const char *s);
  * is to do); 0 or FUGUE_ENOMEM. */
 int fugue_kit_tag_changes(struct json_object **put, struct json_object **gone,
                           const struct json_object *have, const struct json_object *want);
+/* One tagging call of a sync: ADD nonzero to set TAGS (an array of {"Key",
+ * "Value"}), zero to remove them (keys, as fugue_kit_tag_changes() or
+ * fugue_kit_key_items() made them). TAGS borrowed. 0 or the error, recorded. */
+typedef int (*fugue_kit_tag_call_fn)(fugue_ctx *ctx, void *arg, int add,
+                                     struct json_object *tags);
+
+/* Brings a resource from the tags it HAS (AWS's list, fugue_kit_tags_map()
+ * shapes) to ctx->tags plus USER_TAGS (declared): CALL(.., 1, put) for what
+ * is missing or different, then CALL(.., 0, gone) for what is no longer
+ * wanted (never fugue:* or aws:*), the keys as {"Key"} items when
+ * KEYS_AS_ITEMS (EC2, ELB) or plain strings (IAM, Lambda). No call when
+ * nothing is to do. 0 or the error, recorded. */
+int fugue_kit_sync_tags(fugue_ctx *ctx, const struct json_object *has,
+                        const struct json_object *user_tags, int keys_as_items,
+                        fugue_kit_tag_call_fn call, void *arg);
+
+/* [{"Key": K}, ...] for an array of keys (EC2 DeleteTags, ELB RemoveTags
+ * take the keys that way). New (caller's), NULL on no memory. */
+struct json_object *fugue_kit_key_items(const struct json_object *keys);
 
 /* Nonzero for a tag AWS or the Conductor owns (fugue:*, aws:*): never shown
  * as the `tags` property, never deleted by a sync (AWS refuses aws:*). */
@@ -107,6 +126,10 @@ int fugue_kit_reserved_tag(const char *key);
  * ctx->tags' fugue:* tags always. A new map (caller's), NULL on no memory. */
 struct json_object *fugue_kit_desired_tags(const fugue_ctx *ctx,
                                            const struct json_object *user_tags);
+
+/* The tags AWS returned, a list of {Key, Value} (or EC2's {key, value}), as
+ * a map; USER_ONLY drops the reserved keys. New (caller's). */
+struct json_object *fugue_kit_tags_map(const struct json_object *list, int user_only);
 
 /* Makes the "tags" property of STATE (changed in place) comparable with
  * DECLARED's `tags` (the resource's declared properties; NULL: none): AWS
@@ -130,6 +153,19 @@ char *fugue_kit_base64(const void *data, size_t len);
 /* ctx->host->fail(ctx, CODE, ERR, "WHAT: AWS message (CODE)") for a failed
  * AWS call (ERR may be NULL); returns CODE. */
 int fugue_kit_fail_aws(fugue_ctx *ctx, int code, const fugue_aws_error *err, const char *what);
+
+/* --- calls -------------------------------------------------------------------- */
+
+/* fugue_aws_call(OUT, ctx->aws, REQ, ERR), or with PAGER every page of it
+ * through fugue_aws_call_all() (OUT may be NULL: the answer is dropped);
+ * FUGUE_ECONFIG with a NoAwsClient error when the Conductor runs without
+ * AWS (offline validation, --no-aws). Records nothing: the planner decides
+ * whether the error is an answer (NotFound) or a failure. */
+int fugue_kit_aws_try(struct json_object **out, fugue_ctx *ctx, const fugue_aws_request *req,
+                      const fugue_aws_paginator *pager, fugue_aws_error *err);
+/* The same, a failure recorded with fugue_kit_fail_aws(.., REQ->action). */
+int fugue_kit_aws_call(struct json_object **out, fugue_ctx *ctx, const fugue_aws_request *req,
+                       const fugue_aws_paginator *pager);
 
 /* --- waiting ------------------------------------------------------------------- */
 

@@ -51,8 +51,9 @@ static const fugue_prop instance_props[] = {
 	  .doc = "security group ids (default: the VPC's default group)" },
 	{ .name = "keyName", .kind = FUGUE_KIND_REF, .ref_types = "AWS.EC2.KeyPair",
 	  .doc = "the key pair's name: !ref KEY.keyName or an existing key's name; replaces" },
-	{ .name = "iamInstanceProfile", .kind = FUGUE_KIND_STRING,
-	  .doc = "an instance profile's name or ARN; replaces" },
+	{ .name = "iamInstanceProfile", .kind = FUGUE_KIND_REF, .ref_types = "AWS.IAM.InstanceProfile",
+	  .doc = "an instance profile's name or ARN: !ref PROFILE.name or .arn, or an existing "
+	         "profile's; replaces" },
 	{ .name = "userData", .kind = FUGUE_KIND_STRING, .flags = FUGUE_PROP_WRITE_ONLY,
 	  .doc = "the user data as text (base64-encoded for EC2, at most 16 KiB); replaces" },
 	{ .name = "rootVolume", .kind = FUGUE_KIND_OBJECT, .fields = root_volume_fields,

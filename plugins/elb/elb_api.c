@@ -13,42 +13,32 @@
 #define ELB_SERVICE "elasticloadbalancing"
 #define TAGS_PER_CALL 20 /* DescribeTags' LoadBalancerNames limit */
 
-int fugue_elb_try(struct json_object **out, fugue_ctx *ctx, const char *action,
-                  const struct json_object *params, fugue_aws_error *err)
+static fugue_aws_request request(const fugue_ctx *ctx, const char *action,
+                                 const struct json_object *params)
 {
 	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
-	struct json_object *res = NULL;
-	int rc;
 
-	if (out)
-		*out = NULL;
-	memset(err, 0, sizeof(*err));
-	if (!ctx->aws) {
-		snprintf(err->code, sizeof(err->code), "NoClient");
-		snprintf(err->message, sizeof(err->message), "no aws client");
-		return FUGUE_ECONFIG;
-	}
 	req.service = ELB_SERVICE;
 	req.region = ctx->region;
 	req.action = action;
 	req.params = params;
-	rc = fugue_aws_call(&res, ctx->aws, &req, err);
-	if (out)
-		*out = res;
-	else
-		json_object_put(res);
-	return rc;
+	return req;
+}
+
+int fugue_elb_try(struct json_object **out, fugue_ctx *ctx, const char *action,
+                  const struct json_object *params, fugue_aws_error *err)
+{
+	fugue_aws_request req = request(ctx, action, params);
+
+	return fugue_kit_aws_try(out, ctx, &req, NULL, err);
 }
 
 int fugue_elb_call(struct json_object **out, fugue_ctx *ctx, const char *action,
                    const struct json_object *params)
 {
-	fugue_aws_error err;
-	int rc = fugue_elb_try(out, ctx, action, params, &err);
+	fugue_aws_request req = request(ctx, action, params);
 
-	if (rc != 0)
-		fugue_kit_fail_aws(ctx, rc, &err, action);
-	return rc;
+	return fugue_kit_aws_call(out, ctx, &req, NULL);
 }
 
 /* A copy of the LoadBalancerDescriptions array of RES (empty when none). */
@@ -63,29 +53,18 @@ int fugue_elb_describe_all(struct json_object **out, fugue_ctx *ctx)
 {
 	static const fugue_aws_paginator pager = { "Marker", "NextMarker",
 		                                   "LoadBalancerDescriptions", NULL };
-	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
 	struct json_object *params = json_object_new_object();
+	fugue_aws_request req = request(ctx, "DescribeLoadBalancers", params);
 	struct json_object *res = NULL;
-	fugue_aws_error err;
 	int rc;
 
 	*out = NULL;
-	if (!ctx->aws) {
-		json_object_put(params);
-		ctx->host->fail(ctx, FUGUE_ECONFIG, NULL, "no aws client");
-		return FUGUE_ECONFIG;
-	}
 	/* PageSize 400 is the largest AWS allows: fewest calls per cycle. */
 	json_object_object_add(params, "PageSize", json_object_new_int(400));
-	req.service = ELB_SERVICE;
-	req.region = ctx->region;
-	req.action = "DescribeLoadBalancers";
-	req.params = params;
-	memset(&err, 0, sizeof(err));
-	rc = fugue_aws_call_all(&res, ctx->aws, &req, &pager, 0, &err);
+	rc = fugue_kit_aws_call(&res, ctx, &req, &pager);
 	json_object_put(params);
 	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, "DescribeLoadBalancers");
+		return rc;
 	*out = descriptions(res);
 	json_object_put(res);
 	return *out ? 0 : FUGUE_ENOMEM;
@@ -186,84 +165,29 @@ int fugue_elb_attributes(struct json_object **out, fugue_ctx *ctx, const char *n
 	return rc;
 }
 
-static int reserved_key(const char *key)
+/* AddTags / RemoveTags of the load balancer NAME with TAGS (borrowed). */
+static int tags_call(fugue_ctx *ctx, const char *action, const char *name,
+                     struct json_object *tags)
 {
-	return strncmp(key, "fugue:", 6) == 0 || strncmp(key, "aws:", 4) == 0;
+	struct json_object *params = json_object_new_object();
+	struct json_object *names = json_object_new_array();
+	int rc;
+
+	json_object_array_add(names, json_object_new_string(name));
+	json_object_object_add(params, "LoadBalancerNames", names);
+	json_object_object_add(params, "Tags", json_object_get(tags));
+	rc = fugue_elb_call(NULL, ctx, action, params);
+	json_object_put(params);
+	return rc;
 }
 
-struct json_object *fugue_elb_tags_map(const struct json_object *tags, int user_only)
+static int elb_tag_call(fugue_ctx *ctx, void *name, int add, struct json_object *tags)
 {
-	struct json_object *map = json_object_new_object();
-	size_t i;
-
-	for (i = 0; map && i < fugue_kit_len(tags); i++) {
-		const char *k = fugue_aws_get_string(fugue_kit_at(tags, i), "Key");
-		const char *v = fugue_aws_get_string(fugue_kit_at(tags, i), "Value");
-
-		if (!k || (user_only && reserved_key(k)))
-			continue;
-		json_object_object_add(map, k, json_object_new_string(v ? v : ""));
-	}
-	return map;
+	return tags_call(ctx, add ? "AddTags" : "RemoveTags", name, tags);
 }
 
 int fugue_elb_sync_tags(fugue_ctx *ctx, const char *name, const struct json_object *current,
                         const struct json_object *user)
 {
-	struct json_object *want = fugue_kit_desired_tags(ctx, user);
-	struct json_object *have = fugue_elb_tags_map(current, 0);
-	struct json_object *add = json_object_new_array(), *del = json_object_new_array();
-	int rc = 0;
-
-	if (!want || !have || !add || !del) {
-		rc = FUGUE_ENOMEM;
-		goto out;
-	}
-	json_object_object_foreach(want, k, v) {
-		const char *old = fugue_kit_str(have, k);
-		struct json_object *tag;
-
-		if (old && strcmp(old, json_object_get_string(v)) == 0)
-			continue;
-		tag = json_object_new_object();
-		json_object_object_add(tag, "Key", json_object_new_string(k));
-		json_object_object_add(tag, "Value", json_object_get(v));
-		json_object_array_add(add, tag);
-	}
-	json_object_object_foreach(have, hk, hv) {
-		struct json_object *tag;
-
-		(void)hv;
-		if (reserved_key(hk) || fugue_kit_get(want, hk))
-			continue;
-		tag = json_object_new_object();
-		json_object_object_add(tag, "Key", json_object_new_string(hk));
-		json_object_array_add(del, tag);
-	}
-	if (json_object_array_length(add) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		json_object_object_add(params, "LoadBalancerNames", json_object_new_array());
-		json_object_array_add(json_object_object_get(params, "LoadBalancerNames"),
-		                      json_object_new_string(name));
-		json_object_object_add(params, "Tags", json_object_get(add));
-		rc = fugue_elb_call(NULL, ctx, "AddTags", params);
-		json_object_put(params);
-	}
-	if (rc == 0 && json_object_array_length(del) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		json_object_object_add(params, "LoadBalancerNames", json_object_new_array());
-		json_object_array_add(json_object_object_get(params, "LoadBalancerNames"),
-		                      json_object_new_string(name));
-		json_object_object_add(params, "Tags", json_object_get(del));
-		rc = fugue_elb_call(NULL, ctx, "RemoveTags", params);
-		json_object_put(params);
-	}
-out:
-	json_object_put(want);
-	json_object_put(have);
-	json_object_put(add);
-	json_object_put(del);
-	return rc;
+	return fugue_kit_sync_tags(ctx, current, user, 1, elb_tag_call, (void *)name);
 }

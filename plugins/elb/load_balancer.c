@@ -363,7 +363,7 @@ static struct json_object *props_of(const struct json_object *d, const struct js
 		fugue_kit_put(props, "accessLog", al);
 	}
 	if (tags)
-		fugue_kit_put(props, "tags", fugue_elb_tags_map(tags, 1));
+		fugue_kit_put(props, "tags", fugue_kit_tags_map(tags, 1));
 	return props;
 }
 
@@ -673,7 +673,7 @@ static int poll_create(fugue_ctx *ctx, void *arg, int *done)
  * of FID's). */
 static int tagged_for(const struct json_object *t, const char *fid, const char *resource)
 {
-	struct json_object *map = fugue_elb_tags_map(t, 0);
+	struct json_object *map = fugue_kit_tags_map(t, 0);
 	int ours = fugue_kit_streq(fugue_kit_str(map, "fugue:fid"), fid) &&
 	           (!resource || fugue_kit_streq(fugue_kit_str(map, "fugue:resource"), resource));
 

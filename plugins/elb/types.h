@@ -40,10 +40,6 @@ int fugue_elb_describe_tags(struct json_object **out, fugue_ctx *ctx, const char
  * FUGUE_ENOTFOUND when it is gone. */
 int fugue_elb_attributes(struct json_object **out, fugue_ctx *ctx, const char *name);
 
-/* {"K": "V"} of a Tags array; USER_ONLY leaves out fugue:* and aws:*. New
- * (caller's). */
-struct json_object *fugue_elb_tags_map(const struct json_object *tags, int user_only);
-
 /* AddTags / RemoveTags to bring NAME from CURRENT (a Tags array) to the
  * tags it should carry: ctx->tags plus USER (the `tags` property). fugue:*
  * and aws:* are never removed. Recorded on failure. */

@@ -14,42 +14,31 @@
 #define IAM_SERVICE "iam"
 #define IAM_REGION "us-east-1"
 
-int fugue_iam_try(struct json_object **out, fugue_ctx *ctx, const char *action,
-                  const struct json_object *params, fugue_aws_error *err)
+static fugue_aws_request request(const char *action, const struct json_object *params)
 {
 	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
-	struct json_object *res = NULL;
-	int rc;
 
-	if (out)
-		*out = NULL;
-	memset(err, 0, sizeof(*err));
-	if (!ctx->aws) {
-		snprintf(err->code, sizeof(err->code), "NoClient");
-		snprintf(err->message, sizeof(err->message), "no aws client");
-		return FUGUE_ECONFIG;
-	}
 	req.service = IAM_SERVICE;
 	req.region = IAM_REGION;
 	req.action = action;
 	req.params = params;
-	rc = fugue_aws_call(&res, ctx->aws, &req, err);
-	if (out)
-		*out = res;
-	else
-		json_object_put(res);
-	return rc;
+	return req;
+}
+
+int fugue_iam_try(struct json_object **out, fugue_ctx *ctx, const char *action,
+                  const struct json_object *params, fugue_aws_error *err)
+{
+	fugue_aws_request req = request(action, params);
+
+	return fugue_kit_aws_try(out, ctx, &req, NULL, err);
 }
 
 int fugue_iam_call(struct json_object **out, fugue_ctx *ctx, const char *action,
                    const struct json_object *params)
 {
-	fugue_aws_error err;
-	int rc = fugue_iam_try(out, ctx, action, params, &err);
+	fugue_aws_request req = request(action, params);
 
-	if (rc != 0)
-		fugue_kit_fail_aws(ctx, rc, &err, action);
-	return rc;
+	return fugue_kit_aws_call(out, ctx, &req, NULL);
 }
 
 int fugue_iam_get(struct json_object **out, fugue_ctx *ctx, const char *action,
@@ -89,24 +78,13 @@ int fugue_iam_list(struct json_object **out, fugue_ctx *ctx, const char *action,
                    const struct json_object *params, const char *result_key)
 {
 	fugue_aws_paginator pager = { "Marker", "Marker", result_key, "IsTruncated" };
-	fugue_aws_request req = FUGUE_AWS_REQUEST_INIT;
+	fugue_aws_request req = request(action, params);
 	struct json_object *res = NULL, *list;
-	fugue_aws_error err;
-	int rc;
+	int rc = fugue_kit_aws_call(&res, ctx, &req, &pager);
 
 	*out = NULL;
-	if (!ctx->aws) {
-		ctx->host->fail(ctx, FUGUE_ECONFIG, NULL, "no aws client");
-		return FUGUE_ECONFIG;
-	}
-	memset(&err, 0, sizeof(err));
-	req.service = IAM_SERVICE;
-	req.region = IAM_REGION;
-	req.action = action;
-	req.params = params;
-	rc = fugue_aws_call_all(&res, ctx->aws, &req, &pager, 0, &err);
 	if (rc != 0)
-		return fugue_kit_fail_aws(ctx, rc, &err, action);
+		return rc;
 	list = fugue_aws_list(res, result_key);
 	*out = list ? fugue_kit_copy(list) : json_object_new_array();
 	json_object_put(res);
@@ -232,26 +210,64 @@ void fugue_iam_put_tags(struct json_object *params, const fugue_ctx *ctx,
 		json_object_put(list);
 }
 
-struct json_object *fugue_iam_tags_map(const struct json_object *list, int user_only)
+int fugue_iam_tags(struct json_object **out, fugue_ctx *ctx, const char *kind, const char *param,
+                   const char *value, const struct json_object *entity)
 {
-	struct json_object *map = json_object_new_object();
-	size_t i;
+	struct json_object *params;
+	char action[64];
+	int rc;
 
-	for (i = 0; i < fugue_kit_len(list); i++) {
-		const char *k = fugue_aws_get_string(fugue_kit_at(list, i), "Key");
-		const char *v = fugue_aws_get_string(fugue_kit_at(list, i), "Value");
+	*out = NULL;
+	if (fugue_kit_get(entity, "Tags")) {
+		struct json_object *list = fugue_aws_list(entity, "Tags");
 
-		if (!k || (user_only && (strncmp(k, "fugue:", 6) == 0 ||
-		                         strncmp(k, "aws:", 4) == 0)))
-			continue;
-		json_object_object_add(map, k, json_object_new_string(v ? v : ""));
+		*out = list ? fugue_kit_copy(list) : json_object_new_array();
+		return *out ? 0 : FUGUE_ENOMEM;
 	}
-	return map;
+	params = json_object_new_object();
+	fugue_kit_put_str(params, param, value);
+	snprintf(action, sizeof(action), "List%sTags", kind);
+	rc = fugue_iam_list(out, ctx, action, params, "Tags");
+	json_object_put(params);
+	return rc;
+}
+
+/* TagKIND / UntagKIND of the entity PARAM = VALUE with KEY = LIST (borrowed). */
+static int tags_call(fugue_ctx *ctx, const char *verb, const char *kind, const char *param,
+                     const char *value, const char *key, struct json_object *list)
+{
+	struct json_object *params = json_object_new_object();
+	char action[64];
+
+	snprintf(action, sizeof(action), "%s%s", verb, kind);
+	fugue_kit_put_str(params, param, value);
+	json_object_object_add(params, key, json_object_get(list));
+	return fugue_iam_do(ctx, action, params);
+}
+
+struct iam_tagging {
+	const char *kind, *param, *value;
+};
+
+static int iam_tag_call(fugue_ctx *ctx, void *arg, int add, struct json_object *tags)
+{
+	const struct iam_tagging *t = arg;
+
+	return tags_call(ctx, add ? "Tag" : "Untag", t->kind, t->param, t->value,
+	                 add ? "Tags" : "TagKeys", tags);
+}
+
+int fugue_iam_sync_tags(fugue_ctx *ctx, const char *kind, const char *param, const char *value,
+                        const struct json_object *have_list, const struct json_object *tags)
+{
+	struct iam_tagging t = { kind, param, value };
+
+	return fugue_kit_sync_tags(ctx, have_list, tags, 0, iam_tag_call, &t);
 }
 
 int fugue_iam_tagged(const struct json_object *list, const char *fid, const char *resource)
 {
-	struct json_object *map = fugue_iam_tags_map(list, 0);
+	struct json_object *map = fugue_kit_tags_map(list, 0);
 	int ok = fugue_kit_streq(fugue_kit_str(map, "fugue:fid"), fid) &&
 	         (!resource || fugue_kit_streq(fugue_kit_str(map, "fugue:resource"), resource));
 

@@ -64,7 +64,7 @@ static struct json_object *profile_state(fugue_ctx *ctx, const struct json_objec
 		              fugue_kit_aws_str(p, "InstanceProfileName"));
 	fugue_kit_put(props, "path", fugue_kit_aws_str(p, "Path"));
 	fugue_kit_put(props, "role", fugue_kit_aws_str(p, "Roles.0.RoleName"));
-	fugue_kit_put(props, "tags", fugue_iam_tags_map(tags, 1));
+	fugue_kit_put(props, "tags", fugue_kit_tags_map(tags, 1));
 	fugue_kit_put(attrs, "arn", fugue_kit_aws_str(p, "Arn"));
 	fugue_kit_put(attrs, "name", fugue_kit_aws_str(p, "InstanceProfileName"));
 	state = fugue_kit_state(fugue_aws_get_string(p, "InstanceProfileId"), props, attrs);
@@ -79,22 +79,8 @@ static struct json_object *profile_state(fugue_ctx *ctx, const struct json_objec
  * an IAM tag list, caller's. */
 static int profile_tags(struct json_object **out, fugue_ctx *ctx, const struct json_object *p)
 {
-	struct json_object *params;
-	int rc;
-
-	*out = NULL;
-	if (fugue_kit_get(p, "Tags")) {
-		struct json_object *list = fugue_aws_list(p, "Tags");
-
-		*out = list ? fugue_kit_copy(list) : json_object_new_array();
-		return *out ? 0 : FUGUE_ENOMEM;
-	}
-	params = json_object_new_object();
-	fugue_kit_put_str(params, "InstanceProfileName",
-	                  fugue_aws_get_string(p, "InstanceProfileName"));
-	rc = fugue_iam_list(out, ctx, "ListInstanceProfileTags", params, "Tags");
-	json_object_put(params);
-	return rc;
+	return fugue_iam_tags(out, ctx, "InstanceProfile", "InstanceProfileName",
+	                      fugue_aws_get_string(p, "InstanceProfileName"), p);
 }
 
 /* GetInstanceProfile NAME: 0 and *OUT (caller's), FUGUE_ENOTFOUND (not
@@ -237,39 +223,15 @@ static const char *state_name(const struct json_object *state)
 
 static int sync_tags(fugue_ctx *ctx, const char *name, const struct json_object *tags)
 {
-	struct json_object *list = NULL, *have, *want, *tmp = json_object_new_object();
-	struct json_object *put = NULL, *gone = NULL;
-	struct json_object *p = NULL;
+	struct json_object *list = NULL, *p = NULL;
 	int rc = get_profile(&p, ctx, name);
 
 	if (rc == 0)
 		rc = profile_tags(&list, ctx, p);
-	json_object_put(p);
-
-	have = fugue_iam_tags_map(list, 0);
-	fugue_iam_put_tags(tmp, ctx, tags);
-	want = fugue_iam_tags_map(fugue_kit_get(tmp, "Tags"), 0);
 	if (rc == 0)
-		rc = fugue_kit_tag_changes(&put, &gone, have, want);
-	if (rc == 0 && json_object_array_length(put) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		fugue_kit_put_str(params, "InstanceProfileName", name);
-		json_object_object_add(params, "Tags", json_object_get(put));
-		rc = fugue_iam_do(ctx, "TagInstanceProfile", params);
-	}
-	if (rc == 0 && json_object_array_length(gone) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		fugue_kit_put_str(params, "InstanceProfileName", name);
-		json_object_object_add(params, "TagKeys", json_object_get(gone));
-		rc = fugue_iam_do(ctx, "UntagInstanceProfile", params);
-	}
-	json_object_put(put);
-	json_object_put(gone);
-	json_object_put(have);
-	json_object_put(want);
-	json_object_put(tmp);
+		rc = fugue_iam_sync_tags(ctx, "InstanceProfile", "InstanceProfileName", name, list,
+		                         tags);
+	json_object_put(p);
 	json_object_put(list);
 	return rc;
 }

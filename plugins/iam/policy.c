@@ -76,7 +76,7 @@ static struct json_object *policy_state(fugue_ctx *ctx, const struct json_object
 	if (description && description[0])
 		fugue_kit_put_str(props, "description", description);
 	fugue_kit_put(props, "document", fugue_iam_doc_parse(document));
-	fugue_kit_put(props, "tags", fugue_iam_tags_map(tags, 1));
+	fugue_kit_put(props, "tags", fugue_kit_tags_map(tags, 1));
 	fugue_kit_put(attrs, "arn", fugue_kit_aws_str(p, "Arn"));
 	fugue_kit_put(attrs, "name", fugue_kit_aws_str(p, "PolicyName"));
 	state = fugue_kit_state(fugue_aws_get_string(p, "PolicyId"), props, attrs);
@@ -111,21 +111,7 @@ static int get_policy(struct json_object **out, fugue_ctx *ctx, const char *arn)
  * ListPolicyTags. *OUT an IAM tag list, caller's. */
 static int policy_tags(struct json_object **out, fugue_ctx *ctx, const struct json_object *p)
 {
-	struct json_object *params;
-	int rc;
-
-	*out = NULL;
-	if (fugue_kit_get(p, "Tags")) {
-		struct json_object *list = fugue_aws_list(p, "Tags");
-
-		*out = list ? fugue_kit_copy(list) : json_object_new_array();
-		return *out ? 0 : FUGUE_ENOMEM;
-	}
-	params = json_object_new_object();
-	fugue_kit_put_str(params, "PolicyArn", fugue_aws_get_string(p, "Arn"));
-	rc = fugue_iam_list(out, ctx, "ListPolicyTags", params, "Tags");
-	json_object_put(params);
-	return rc;
+	return fugue_iam_tags(out, ctx, "Policy", "PolicyArn", fugue_aws_get_string(p, "Arn"), p);
 }
 
 static int read_state(struct json_object **out, fugue_ctx *ctx, const char *arn,
@@ -295,37 +281,14 @@ static int new_version(fugue_ctx *ctx, const char *arn, const struct json_object
 
 static int sync_tags(fugue_ctx *ctx, const char *arn, const struct json_object *tags)
 {
-	struct json_object *p = NULL, *list = NULL, *have, *want, *tmp = json_object_new_object();
-	struct json_object *put = NULL, *gone = NULL;
+	struct json_object *list = NULL, *p = NULL;
 	int rc = get_policy(&p, ctx, arn);
 
 	if (rc == 0)
 		rc = policy_tags(&list, ctx, p);
-	have = fugue_iam_tags_map(list, 0);
-	fugue_iam_put_tags(tmp, ctx, tags);
-	want = fugue_iam_tags_map(fugue_kit_get(tmp, "Tags"), 0);
 	if (rc == 0)
-		rc = fugue_kit_tag_changes(&put, &gone, have, want);
-	if (rc == 0 && json_object_array_length(put) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		fugue_kit_put_str(params, "PolicyArn", arn);
-		json_object_object_add(params, "Tags", json_object_get(put));
-		rc = fugue_iam_do(ctx, "TagPolicy", params);
-	}
-	if (rc == 0 && json_object_array_length(gone) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		fugue_kit_put_str(params, "PolicyArn", arn);
-		json_object_object_add(params, "TagKeys", json_object_get(gone));
-		rc = fugue_iam_do(ctx, "UntagPolicy", params);
-	}
+		rc = fugue_iam_sync_tags(ctx, "Policy", "PolicyArn", arn, list, tags);
 	json_object_put(p);
-	json_object_put(put);
-	json_object_put(gone);
-	json_object_put(have);
-	json_object_put(want);
-	json_object_put(tmp);
 	json_object_put(list);
 	return rc;
 }

@@ -122,7 +122,7 @@ static struct json_object *role_state(fugue_ctx *ctx, const struct json_object *
 			json_object_array_add(arns, arn);
 	}
 	json_object_object_add(props, "managedPolicyArns", arns);
-	fugue_kit_put(props, "tags", fugue_iam_tags_map(fugue_aws_list(d, "Tags"), 1));
+	fugue_kit_put(props, "tags", fugue_kit_tags_map(fugue_aws_list(d, "Tags"), 1));
 	fugue_kit_put(attrs, "arn", fugue_kit_aws_str(d, "Arn"));
 	fugue_kit_put(attrs, "name", fugue_kit_aws_str(d, "RoleName"));
 	state = fugue_kit_state(fugue_aws_get_string(d, "RoleId"), props, attrs);
@@ -302,39 +302,11 @@ static int sync_managed(fugue_ctx *ctx, const char *role, const struct json_obje
  * wanted (fugue:* and aws:* are never removed). */
 static int sync_tags(fugue_ctx *ctx, const char *role, const struct json_object *tags)
 {
-	struct json_object *list = NULL, *have, *want = json_object_new_object(), *put, *gone;
-	struct json_object *tmp = json_object_new_object();
-	int rc = role_list(&list, ctx, "ListRoleTags", role, "Tags");
+	struct json_object *list = NULL;
+	int rc = fugue_iam_tags(&list, ctx, "Role", "RoleName", role, NULL);
 
-	if (rc != 0) {
-		json_object_put(want);
-		json_object_put(tmp);
-		return rc;
-	}
-	have = fugue_iam_tags_map(list, 0);
-	fugue_iam_put_tags(tmp, ctx, tags);
-	json_object_put(want);
-	want = fugue_iam_tags_map(fugue_kit_get(tmp, "Tags"), 0);
-	rc = fugue_kit_tag_changes(&put, &gone, have, want);
-	if (rc == 0 && json_object_array_length(put) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		fugue_kit_put_str(params, "RoleName", role);
-		json_object_object_add(params, "Tags", json_object_get(put));
-		rc = fugue_iam_do(ctx, "TagRole", params);
-	}
-	if (rc == 0 && json_object_array_length(gone) > 0) {
-		struct json_object *params = json_object_new_object();
-
-		fugue_kit_put_str(params, "RoleName", role);
-		json_object_object_add(params, "TagKeys", json_object_get(gone));
-		rc = fugue_iam_do(ctx, "UntagRole", params);
-	}
-	json_object_put(put);
-	json_object_put(gone);
-	json_object_put(have);
-	json_object_put(want);
-	json_object_put(tmp);
+	if (rc == 0)
+		rc = fugue_iam_sync_tags(ctx, "Role", "RoleName", role, list, tags);
 	json_object_put(list);
 	return rc;
 }

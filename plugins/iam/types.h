@@ -48,9 +48,18 @@ int fugue_iam_doc_equal(const struct json_object *a, const struct json_object *b
 /* Adds Tags (a list of {Key, Value}) for ctx->tags plus TAGS (declared). */
 void fugue_iam_put_tags(struct json_object *params, const fugue_ctx *ctx,
                         const struct json_object *tags);
-/* The tags IAM returned (a list of {Key, Value}) as a map; USER_ONLY drops
- * fugue:* and aws:* keys. Caller's. */
-struct json_object *fugue_iam_tags_map(const struct json_object *list, int user_only);
+/* The tags (an IAM list of {Key, Value}) of the entity PARAM = VALUE
+ * ("RoleName", ...) of KIND ("Role", "InstanceProfile", "Policy"): ENTITY's
+ * Tags member when a Get or List answer holds it (ENTITY may be NULL), else
+ * every page of ListKINDTags. *OUT caller's; a failure is recorded. */
+int fugue_iam_tags(struct json_object **out, fugue_ctx *ctx, const char *kind, const char *param,
+                   const char *value, const struct json_object *entity);
+/* TagKIND what is missing or different, UntagKIND what is no longer wanted
+ * (never fugue:* or aws:*), to bring the entity PARAM = VALUE from the tags
+ * it has (HAVE_LIST, an IAM tag list) to ctx->tags plus TAGS (declared).
+ * 0 or the error, recorded. */
+int fugue_iam_sync_tags(fugue_ctx *ctx, const char *kind, const char *param, const char *value,
+                        const struct json_object *have_list, const struct json_object *tags);
 /* Nonzero when the IAM tag list carries fugue:fid = FID (and, when
  * RESOURCE is set, fugue:resource = RESOURCE). */
 int fugue_iam_tagged(const struct json_object *list, const char *fid, const char *resource);

@@ -443,7 +443,7 @@ static char *adopt(fugue_ctx *ctx, int *old, const char *vpc, const char *name)
 		json_object_put(groups);
 		return NULL;
 	}
-	tags = fugue_ec2_tags_map(fugue_aws_list(fugue_kit_at(groups, 0), "tagSet"), 0);
+	tags = fugue_kit_tags_map(fugue_aws_list(fugue_kit_at(groups, 0), "tagSet"), 0);
 	if (fugue_ec2_tagged_for(ctx, fugue_kit_at(groups, 0))) {
 		if (fugue_kit_streq(fugue_kit_str(tags, TOKEN_TAG), ctx->client_token))
 			id = strdup(fugue_aws_get_string(fugue_kit_at(groups, 0), "groupId"));

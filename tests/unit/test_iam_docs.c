@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "planner_kit.h"
 #include "testmain.h"
 #include "types.h"
 
@@ -77,7 +78,7 @@ static void test_tags_and_names(void)
 	                             "{\"Key\":\"fugue:resource\",\"Value\":\"r\"},"
 	                             "{\"Key\":\"aws:x\",\"Value\":\"y\"},"
 	                             "{\"Key\":\"Name\",\"Value\":\"n\"}]");
-	struct json_object *map = fugue_iam_tags_map(list, 1);
+	struct json_object *map = fugue_kit_tags_map(list, 1);
 	char buf[16];
 
 	CU_ASSERT_EQUAL(json_object_object_length(map), 1);

@@ -254,16 +254,16 @@ static void test_tags(void)
 	                            "{\"key\":\"empty\",\"value\":\"\"}]");
 	struct json_object *m, *p, *user;
 
-	m = fugue_ec2_tags_map(set, 1);
+	m = fugue_kit_tags_map(set, 1);
 	CU_ASSERT(json_is(m, "{\"Name\":\"web\",\"empty\":\"\"}"));
 	json_object_put(m);
-	m = fugue_ec2_tags_map(set, 0);
+	m = fugue_kit_tags_map(set, 0);
 	CU_ASSERT_EQUAL(json_object_object_length(m), 4);
 	json_object_put(m);
 	json_object_put(set);
 	/* An empty <tagSet/> is "" in the tree: no tags. */
 	set = J("\"\"");
-	m = fugue_ec2_tags_map(set, 1);
+	m = fugue_kit_tags_map(set, 1);
 	CU_ASSERT(json_is(m, "{}"));
 	json_object_put(m);
 	json_object_put(set);
@@ -402,6 +402,72 @@ static void test_tag_changes(void)
 	json_object_put(gone);
 	json_object_put(have);
 	json_object_put(want);
+}
+
+/* What a sync asks the tagging calls to do (recorded by record_tag_call). */
+struct tag_calls {
+	struct json_object *put, *gone;
+	int fail;
+};
+
+static int record_tag_call(fugue_ctx *ctx, void *arg, int add, struct json_object *tags)
+{
+	struct tag_calls *c = arg;
+
+	if (c->fail) {
+		ctx->host->fail(ctx, FUGUE_EAWS, NULL, "tagging failed");
+		return FUGUE_EAWS;
+	}
+	json_object_put(add ? c->put : c->gone);
+	if (add)
+		c->put = json_object_get(tags);
+	else
+		c->gone = json_object_get(tags);
+	return 0;
+}
+
+static void test_sync_tags(void)
+{
+	struct harness h;
+	/* IAM and ELB answer {Key, Value}; the keys to remove go as items or strings */
+	struct json_object *has = J("[{\"Key\":\"fugue:fid\",\"Value\":\"F\"},"
+	                            "{\"Key\":\"fugue:resource\",\"Value\":\"web\"},"
+	                            "{\"Key\":\"team\",\"Value\":\"core\"},"
+	                            "{\"Key\":\"Name\",\"Value\":\"old\"},"
+	                            "{\"Key\":\"stray\",\"Value\":\"x\"},"
+	                            "{\"Key\":\"aws:cloudformation:stack\",\"Value\":\"s\"}]");
+	struct json_object *user = J("{\"Name\":\"new\"}");
+	struct json_object *m = fugue_kit_tags_map(has, 1);
+	struct tag_calls c = { NULL, NULL, 0 };
+
+	CU_ASSERT(json_is(m, "{\"team\":\"core\",\"Name\":\"old\",\"stray\":\"x\"}"));
+	json_object_put(m);
+	harness_open(&h, NULL, "F", "web");
+	CU_ASSERT_EQUAL(fugue_kit_sync_tags(&h.ctx, has, user, 1, record_tag_call, &c), 0);
+	CU_ASSERT(json_is(c.put, "[{\"Key\":\"Name\",\"Value\":\"new\"}]"));
+	CU_ASSERT(json_is(c.gone, "[{\"Key\":\"stray\"}]"));
+	json_object_put(c.put);
+	json_object_put(c.gone);
+	c.put = c.gone = NULL;
+	CU_ASSERT_EQUAL(fugue_kit_sync_tags(&h.ctx, has, user, 0, record_tag_call, &c), 0);
+	CU_ASSERT(json_is(c.gone, "[\"stray\"]"));
+	json_object_put(c.put);
+	json_object_put(c.gone);
+	c.put = c.gone = NULL;
+	/* in step: no call at all */
+	json_object_put(user);
+	user = J("{\"Name\":\"old\",\"stray\":\"x\"}");
+	CU_ASSERT_EQUAL(fugue_kit_sync_tags(&h.ctx, has, user, 1, record_tag_call, &c), 0);
+	CU_ASSERT_PTR_NULL(c.put);
+	CU_ASSERT_PTR_NULL(c.gone);
+	/* a failed call is the sync's error */
+	c.fail = 1;
+	CU_ASSERT_EQUAL(fugue_kit_sync_tags(&h.ctx, has, NULL, 1, record_tag_call, &c),
+	                FUGUE_EAWS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fugue_test_nn(h.call.message), "tagging failed"));
+	harness_close(&h);
+	json_object_put(user);
+	json_object_put(has);
 }
 
 static void test_fix_tags(void)
@@ -704,7 +770,7 @@ static struct json_object *vpc_tags(struct harness *h, const char *id)
 	    json_object_array_length(items) != 1)
 		m = NULL;
 	else
-		m = fugue_ec2_tags_map(
+		m = fugue_kit_tags_map(
 			fugue_aws_list(json_object_array_get_idx(items, 0), "tagSet"), 0);
 	json_object_put(items);
 	json_object_put(p);
@@ -859,7 +925,7 @@ static struct json_object *vpc_state(fugue_ctx *ctx, const struct json_object *d
 
 	(void)ctx;
 	fugue_kit_put(props, "cidrBlock", fugue_kit_aws_str(d, "cidrBlock"));
-	fugue_kit_put(props, "tags", fugue_ec2_tags_map(fugue_aws_list(d, "tagSet"), 1));
+	fugue_kit_put(props, "tags", fugue_kit_tags_map(fugue_aws_list(d, "tagSet"), 1));
 	return fugue_kit_state(fugue_kit_str(d, "vpcId"), props, NULL);
 }
 
@@ -1157,6 +1223,7 @@ int fugue_test_register(void)
 	    !CU_add_test(kit, "declared string", test_declared_str) ||
 	    !CU_add_test(kit, "fix tags", test_fix_tags) ||
 	    !CU_add_test(kit, "tag changes", test_tag_changes) ||
+	    !CU_add_test(kit, "sync tags", test_sync_tags) ||
 	    !CU_add_test(kit, "base64", test_base64) ||
 	    !CU_add_test(kit, "ec2 offline helpers", test_ec2_offline) ||
 	    !CU_add_test(kit, "ec2 match", test_ec2_match))
