@@ -37,7 +37,7 @@ valgrind: build
 
 # The main job on the local default: moto as the AWS.
 demo: build
-	python3 tests/tools/with_moto.py -- $(BUILD)/examples/sdk-tour/sdk-tour
+	python3 scripts/demo.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

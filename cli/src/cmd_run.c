@@ -91,6 +91,23 @@ static int compile_locally(const fugue_cli *cli, const char *path)
 	return rc;
 }
 
+/* Adds sourceDir, the absolute directory of PATH, so that the Conductor
+ * finds the files the composition names relative to itself (a Lambda
+ * zip): it runs elsewhere, in another working directory. */
+static void put_source_dir(struct json_object *args, const char *path)
+{
+	char *abs = realpath(path, NULL);
+	char *slash = abs ? strrchr(abs, '/') : NULL;
+
+	if (slash == abs && slash)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (abs)
+		fugue_j_put(args, "sourceDir", json_object_new_string(abs));
+	free(abs);
+}
+
 /* Options of run and update. */
 typedef struct job_opts {
 	const char *alias;
@@ -159,6 +176,7 @@ static int send_source(const fugue_cli *cli, const char *command, const char *pr
 		fugue_j_put(args, "process", json_object_new_string(process));
 	fugue_j_put(args, "source", json_object_new_string_len(source, (int)len));
 	fugue_j_put(args, "sourceName", json_object_new_string(path));
+	put_source_dir(args, path);
 	if (o->alias)
 		fugue_j_put(args, "alias", json_object_new_string(o->alias));
 	fugue_j_put(args, "dryRun", json_object_new_boolean(o->dry_run));

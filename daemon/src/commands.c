@@ -351,10 +351,26 @@ static struct json_object *process_json(fugue_conductor *c, const fugue_state_pr
 
 /* --- compiling ------------------------------------------------------------------- */
 
-/* Compiles SOURCE; on errors answers invalid_composition (every diagnostic
- * in the details) and returns NULL. */
+/* *OUT: the optional sourceDir argument (the composition's directory, for
+ * its relative file paths), which must be absolute. Nonzero after
+ * answering bad_args. */
+static int source_dir(const char **out, const fugue_request *req, fugue_reply *reply)
+{
+	if (arg_string(out, req, reply, "sourceDir", 0))
+		return -1;
+	if (*out && (*out)[0] != '/') {
+		fugue_reply_error(reply, FUGUE_ERR_BAD_ARGS, NULL,
+		                  "argument 'sourceDir' must be an absolute path");
+		return -1;
+	}
+	return 0;
+}
+
+/* Compiles SOURCE (relative file paths in it against DIR, may be NULL); on
+ * errors answers invalid_composition (every diagnostic in the details) and
+ * returns NULL. */
 static fugue_composition *compile(fugue_conductor *c, fugue_reply *reply, const char *name,
-                                  const char *source)
+                                  const char *source, const char *dir)
 {
 	fugue_compile_options opts = FUGUE_COMPILE_OPTIONS_INIT;
 	fugue_diags diags = FUGUE_DIAGS_INIT;
@@ -365,6 +381,7 @@ static fugue_composition *compile(fugue_conductor *c, fugue_reply *reply, const 
 
 	opts.registry = c->registry;
 	opts.default_region = fugue_core_default_region(c);
+	opts.base_dir = dir;
 	rc = fugue_compile_buffer(&comp, &diags, &opts, name, source, strlen(source));
 	if (rc == 0) {
 		fugue_diags_clear(&diags);
@@ -572,14 +589,14 @@ static void run_start(fugue_conductor *c, const fugue_request *req, fugue_reply 
 static void cmd_run(fugue_conductor *c, const fugue_request *req, fugue_reply *reply)
 {
 	static const char *const allowed[] = {
-		"source", "sourceName", "alias", "dryRun", "wait", NULL,
+		"source", "sourceName", "sourceDir", "alias", "dryRun", "wait", NULL,
 	};
-	const char *source, *name, *alias;
+	const char *source, *name, *dir, *alias;
 	fugue_composition *comp;
 	int dry, wait;
 
 	if (check_args(req, reply, allowed) != 0 || arg_string(&source, req, reply, "source", 1) ||
-	    arg_string(&name, req, reply, "sourceName", 0) ||
+	    arg_string(&name, req, reply, "sourceName", 0) || source_dir(&dir, req, reply) ||
 	    arg_string(&alias, req, reply, "alias", 0) || arg_bool(&dry, req, reply, "dryRun", 0) ||
 	    arg_bool(&wait, req, reply, "wait", 1))
 		return;
@@ -589,7 +606,7 @@ static void cmd_run(fugue_conductor *c, const fugue_request *req, fugue_reply *r
 	}
 	if (!name || !*name)
 		name = "composition";
-	comp = compile(c, reply, name, source);
+	comp = compile(c, reply, name, source, dir);
 	if (!comp)
 		return;
 	if (!alias)
@@ -724,16 +741,16 @@ static void update_start(fugue_conductor *c, const fugue_request *req, fugue_rep
 static void cmd_update(fugue_conductor *c, const fugue_request *req, fugue_reply *reply)
 {
 	static const char *const allowed[] = {
-		"process", "source", "sourceName", "dryRun", "wait", NULL,
+		"process", "source", "sourceName", "sourceDir", "dryRun", "wait", NULL,
 	};
 	fugue_state_process p;
 	fugue_composition *comp = NULL;
 	fugue_composition *prev = NULL;
-	const char *source, *name;
+	const char *source, *name, *dir;
 	int dry, wait;
 
 	if (check_args(req, reply, allowed) != 0 || arg_string(&source, req, reply, "source", 1) ||
-	    arg_string(&name, req, reply, "sourceName", 0) ||
+	    arg_string(&name, req, reply, "sourceName", 0) || source_dir(&dir, req, reply) ||
 	    arg_bool(&dry, req, reply, "dryRun", 0) || arg_bool(&wait, req, reply, "wait", 1))
 		return;
 	if (find_process(&p, c, req, reply, 0) != 0)
@@ -741,7 +758,7 @@ static void cmd_update(fugue_conductor *c, const fugue_request *req, fugue_reply
 	if (!name || !*name)
 		name = p.source_name ? p.source_name : "composition";
 	if (state_allows(reply, &p, "update"))
-		comp = compile(c, reply, name, source);
+		comp = compile(c, reply, name, source, dir);
 	if (comp && dry) {
 		prev = fugue_core_load_composition(c, p.fid, p.compiled);
 		update_dry(c, reply, &p, comp, prev);

@@ -831,6 +831,72 @@ static void apply_default(walk *w, const fugue_prop *f, struct json_object *obj,
 		json_object_object_add(obj, f->name, d);
 }
 
+/* The directory relative FUGUE_PROP_FILE paths are resolved against, or NULL. */
+static const char *base_dir(const compiler *cc)
+{
+	return cc->opts->version >= 2 ? cc->opts->base_dir : NULL;
+}
+
+/* A FUGUE_PROP_FILE value, OBJ[KEY] (a string): the file is read now and
+ * the value becomes {"path": as declared, "file": absolute, "sha256": the
+ * content's}, so that a new content at the same path is a change. */
+static void resolve_file(walk *w, struct json_object *obj, const char *key, const char *path,
+                         fugue_pos pos)
+{
+	const char *declared = json_object_get_string(json_object_object_get(obj, key));
+	const char *dir = base_dir(w->cc);
+	char *joined = NULL;
+	char *abs = NULL;
+	char sha[64];
+	struct json_object *v;
+	int err;
+
+	if (!*declared) {
+		w->cc->ri[w->ri].broken = 1;
+		error_at(w->cc, pos, "property '%s' of %s is an empty path", path, w->r->type_name);
+		return;
+	}
+	if (declared[0] != '/' && !dir) {
+		w->cc->ri[w->ri].broken = 1;
+		error_at(w->cc, pos, "property '%s' of %s: '%s' is relative and the composition's "
+		         "directory is not known (give an absolute path)", path, w->r->type_name,
+		         declared);
+		return;
+	}
+	if (declared[0] == '/')
+		joined = strdup(declared);
+	else if (asprintf(&joined, "%s/%s", dir, declared) < 0)
+		joined = NULL;
+	if (!joined) {
+		w->cc->oom = 1;
+		return;
+	}
+	abs = realpath(joined, NULL);
+	err = abs ? fugue_file_sha256(sha, sizeof(sha), abs) : errno;
+	if (err) {
+		char reason[256];
+
+		snprintf(reason, sizeof(reason), "%s", strerror(err));
+		reason[0] = (char)tolower((unsigned char)reason[0]);
+		w->cc->ri[w->ri].broken = 1;
+		error_at(w->cc, pos, "property '%s' of %s: cannot read '%s': %s", path,
+		         w->r->type_name, joined, reason);
+		free(joined);
+		free(abs);
+		return;
+	}
+	v = json_object_new_object();
+	if (!v || json_object_object_add(v, "path", json_object_new_string(declared)) != 0 ||
+	    json_object_object_add(v, "file", json_object_new_string(abs)) != 0 ||
+	    json_object_object_add(v, "sha256", json_object_new_string(sha)) != 0 ||
+	    json_object_object_add(obj, key, v) != 0) {
+		json_object_put(v);
+		w->cc->oom = 1;
+	}
+	free(joined);
+	free(abs);
+}
+
 /* The members of OBJ against FIELDS: unknown ones, then missing required
  * ones and defaults. PREFIX is NULL for the resource's top level. */
 static void check_members(walk *w, const fugue_prop *fields, struct json_object *obj,
@@ -860,6 +926,9 @@ static void check_members(walk *w, const fugue_prop *fields, struct json_object 
 			return;
 		record_pos(w->cc, w->r, path, vp);
 		check_value(w, field, json_object_iter_peek_value(&it), path, vp);
+		if ((field->flags & FUGUE_PROP_FILE) &&
+		    json_object_is_type(json_object_iter_peek_value(&it), json_type_string))
+			resolve_file(w, obj, key, path, vp);
 		free(path);
 	}
 	for (f = fields; f && f->name; f++) {
@@ -1541,9 +1610,39 @@ int fugue_compile_buffer(fugue_composition **out, fugue_diags *diags,
 	return 0;
 }
 
+/* OPTS into *O, with base_dir (a copy, the caller frees it) the given one,
+ * else PATH's directory made absolute. Returns 0 or FUGUE_ENOMEM. */
+static int base_dir_of(fugue_compile_options *o, const fugue_compile_options *opts,
+                       const char *path)
+{
+	const char *given = opts->version >= 2 ? opts->base_dir : NULL;
+	char *abs;
+	char *slash;
+
+	o->version = FUGUE_COMPILE_OPTIONS_VERSION;
+	o->registry = opts->registry;
+	o->default_region = opts->default_region;
+	o->base_dir = NULL;
+	if (given) {
+		o->base_dir = strdup(given);
+		return o->base_dir ? 0 : FUGUE_ENOMEM;
+	}
+	abs = realpath(path, NULL);
+	if (!abs) /* the file was just read: only memory can fail here */
+		return errno == ENOMEM ? FUGUE_ENOMEM : 0;
+	slash = strrchr(abs, '/');
+	if (slash == abs)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	o->base_dir = abs;
+	return 0;
+}
+
 int fugue_compile_file(fugue_composition **out, fugue_diags *diags,
                        const fugue_compile_options *opts, const char *path)
 {
+	fugue_compile_options o;
 	char *text = NULL;
 	size_t len = 0;
 	int err = fugue_read_file(&text, &len, path);
@@ -1559,7 +1658,12 @@ int fugue_compile_file(fugue_composition **out, fugue_diags *diags,
 			return FUGUE_ENOMEM;
 		return err == ENOMEM ? FUGUE_ENOMEM : FUGUE_EIO;
 	}
-	rc = fugue_compile_buffer(out, diags, opts, path, text, len);
+	if (base_dir_of(&o, opts, path) != 0) {
+		free(text);
+		return FUGUE_ENOMEM;
+	}
+	rc = fugue_compile_buffer(out, diags, &o, path, text, len);
+	free((char *)o.base_dir);
 	free(text);
 	return rc;
 }

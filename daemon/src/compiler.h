@@ -95,19 +95,25 @@ typedef struct fugue_composition {
 	size_t *order;                  /* owned; nresources indices, dependencies first */
 } fugue_composition;
 
-#define FUGUE_COMPILE_OPTIONS_VERSION 1
+#define FUGUE_COMPILE_OPTIONS_VERSION 2
 
 typedef struct fugue_compile_options {
 	unsigned int version;           /* FUGUE_COMPILE_OPTIONS_VERSION */
 	const fugue_registry *registry; /* the types; borrowed, must outlive the result */
 	const char *default_region;     /* when the composition has no `region:`; may be NULL */
+	/* Version 2. The absolute directory relative FUGUE_PROP_FILE paths are
+	 * resolved against: the composition file's. NULL: fugue_compile_file()
+	 * takes its PATH's directory; for fugue_compile_buffer() a relative
+	 * path is then an error. */
+	const char *base_dir;
 } fugue_compile_options;
 
-#define FUGUE_COMPILE_OPTIONS_INIT { FUGUE_COMPILE_OPTIONS_VERSION, NULL, NULL }
+#define FUGUE_COMPILE_OPTIONS_INIT { FUGUE_COMPILE_OPTIONS_VERSION, NULL, NULL, NULL }
 
 /* Compiles LEN bytes of TEXT; FILE names it in diagnostics (and becomes
  * composition->file). Every error found is appended to DIAGS (sorted by
- * position). Returns 0 with *OUT the caller's (fugue_composition_free());
+ * position). FUGUE_PROP_FILE values are read (opts->base_dir) and compiled
+ * to {"path", "file", "sha256"} (planner.h). Returns 0 with *OUT the caller's (fugue_composition_free());
  * FUGUE_EINVAL when the composition has errors (*OUT NULL, DIAGS holds
  * them); FUGUE_ENOMEM. */
 int fugue_compile_buffer(fugue_composition **out, fugue_diags *diags,

@@ -110,6 +110,15 @@ typedef enum fugue_kind {
 #define FUGUE_PROP_UPDATABLE 0x02u  /* changes in place; without it a change forces replacement */
 #define FUGUE_PROP_SENSITIVE 0x04u  /* never printed, logged or returned by --json */
 #define FUGUE_PROP_WRITE_ONLY 0x08u /* AWS never returns it (userData, a password): not diffed against observation */
+/* A local file (a STRING property, or a field of an OBJECT one): a path,
+ * relative to the composition file's directory unless absolute. The
+ * compiler reads the file and the compiled value becomes
+ * {"path": as declared, "file": its absolute path, "sha256": the base64 of
+ * the SHA-256 of its content}, so a plan sees a new content at the same
+ * path; a file that cannot be read is a compile error at the value. A
+ * Conductor older than this flag leaves the declared string: a planner
+ * tells by the value's kind. */
+#define FUGUE_PROP_FILE 0x10u
 
 /* One property of a type (or a field of an OBJECT, or the element of a
  * LIST / MAP). Arrays of fugue_prop end with a member whose name is NULL. */
