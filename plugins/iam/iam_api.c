@@ -147,11 +147,39 @@ static int doc_equal_objects(const struct json_object *a, const struct json_obje
 	return 1;
 }
 
+/* Lists in a policy are sets (Statement, Action, Resource...): IAM does not
+ * keep their order meaningful, so each element of A is matched with an
+ * equal, not yet matched element of B. */
+static int doc_equal_lists(const struct json_object *a, const struct json_object *b)
+{
+	size_t n = fugue_kit_len(a), i, j;
+	unsigned char *used;
+	int same = 1;
+
+	if (n != fugue_kit_len(b))
+		return 0;
+	if (n == 0)
+		return 1;
+	used = calloc(n, 1);
+	if (!used)
+		return 0;
+	for (i = 0; same && i < n; i++) {
+		for (j = 0; j < n; j++)
+			if (!used[j] && fugue_iam_doc_equal(fugue_kit_at(a, i), fugue_kit_at(b, j)))
+				break;
+		if (j == n)
+			same = 0;
+		else
+			used[j] = 1;
+	}
+	free(used);
+	return same;
+}
+
 int fugue_iam_doc_equal(const struct json_object *a, const struct json_object *b)
 {
 	json_type ta = json_object_get_type(fugue_kit_unconst(a));
 	json_type tb = json_object_get_type(fugue_kit_unconst(b));
-	size_t i;
 
 	/* "Action": "s3:GetObject" means ["s3:GetObject"]. */
 	if (ta == json_type_array && tb != json_type_array && fugue_kit_len(a) == 1)
@@ -164,12 +192,7 @@ int fugue_iam_doc_equal(const struct json_object *a, const struct json_object *b
 	case json_type_object:
 		return doc_equal_objects(a, b);
 	case json_type_array:
-		if (fugue_kit_len(a) != fugue_kit_len(b))
-			return 0;
-		for (i = 0; i < fugue_kit_len(a); i++)
-			if (!fugue_iam_doc_equal(fugue_kit_at(a, i), fugue_kit_at(b, i)))
-				return 0;
-		return 1;
+		return doc_equal_lists(a, b);
 	case json_type_null:
 		return 1;
 	default:

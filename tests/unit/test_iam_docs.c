@@ -65,7 +65,13 @@ static void test_doc_equal(void)
 	CU_ASSERT_TRUE(same("{\"Statement\":{\"Effect\":\"Allow\"}}",
 	                    "{\"Statement\":[{\"Effect\":\"Allow\"}]}"));
 	CU_ASSERT_TRUE(same("{\"P\":{\"Service\":[\"ec2\"]}}", "{\"P\":{\"Service\":\"ec2\"}}"));
-	CU_ASSERT_FALSE(same("{\"Action\":[\"a\",\"b\"]}", "{\"Action\":[\"b\",\"a\"]}"));
+	/* lists are sets: order does not count, multiplicity does */
+	CU_ASSERT_TRUE(same("{\"Action\":[\"a\",\"b\"]}", "{\"Action\":[\"b\",\"a\"]}"));
+	CU_ASSERT_TRUE(same("{\"Statement\":[{\"Sid\":\"1\",\"Action\":[\"x\",\"y\"]},{\"Sid\":\"2\"}]}",
+	                    "{\"Statement\":[{\"Sid\":\"2\"},{\"Action\":[\"y\",\"x\"],\"Sid\":\"1\"}]}"));
+	CU_ASSERT_FALSE(same("{\"Action\":[\"a\",\"a\"]}", "{\"Action\":[\"a\",\"b\"]}"));
+	CU_ASSERT_FALSE(same("{\"Action\":[\"a\",\"b\"]}", "{\"Action\":[\"a\",\"c\"]}"));
+	CU_ASSERT_TRUE(same("{\"Action\":[]}", "{\"Action\":[]}"));
 	CU_ASSERT_FALSE(same("{\"Action\":[\"a\",\"b\"]}", "{\"Action\":\"a\"}"));
 	CU_ASSERT_FALSE(same("{\"a\":1}", "{\"a\":1,\"b\":2}"));
 	CU_ASSERT_FALSE(same("{\"a\":\"true\"}", "{\"a\":true}"));
