@@ -370,7 +370,7 @@ static int source_dir(const char **out, const fugue_request *req, fugue_reply *r
  * errors answers invalid_composition (every diagnostic in the details) and
  * returns NULL. */
 static fugue_composition *compile(fugue_conductor *c, fugue_reply *reply, const char *name,
-                                  const char *source, const char *dir)
+                                  const char *source, const char *dir, uid_t reader)
 {
 	fugue_compile_options opts = FUGUE_COMPILE_OPTIONS_INIT;
 	fugue_diags diags = FUGUE_DIAGS_INIT;
@@ -382,6 +382,7 @@ static fugue_composition *compile(fugue_conductor *c, fugue_reply *reply, const 
 	opts.registry = c->registry;
 	opts.default_region = fugue_core_default_region(c);
 	opts.base_dir = dir;
+	opts.reader = reader;
 	rc = fugue_compile_buffer(&comp, &diags, &opts, name, source, strlen(source));
 	if (rc == 0) {
 		fugue_diags_clear(&diags);
@@ -606,7 +607,7 @@ static void cmd_run(fugue_conductor *c, const fugue_request *req, fugue_reply *r
 	}
 	if (!name || !*name)
 		name = "composition";
-	comp = compile(c, reply, name, source, dir);
+	comp = compile(c, reply, name, source, dir, req->uid);
 	if (!comp)
 		return;
 	if (!alias)
@@ -758,7 +759,7 @@ static void cmd_update(fugue_conductor *c, const fugue_request *req, fugue_reply
 	if (!name || !*name)
 		name = p.source_name ? p.source_name : "composition";
 	if (state_allows(reply, &p, "update"))
-		comp = compile(c, reply, name, source, dir);
+		comp = compile(c, reply, name, source, dir, req->uid);
 	if (comp && dry) {
 		prev = fugue_core_load_composition(c, p.fid, p.compiled);
 		update_dry(c, reply, &p, comp, prev);

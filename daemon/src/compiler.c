@@ -837,6 +837,15 @@ static const char *base_dir(const compiler *cc)
 	return cc->opts->version >= 2 ? cc->opts->base_dir : NULL;
 }
 
+/* 0 when the user who asked may read the file at ABS (resolved), or the
+ * errno value that says why not. */
+static int reader_may_read(const compiler *cc, const char *abs)
+{
+	uid_t reader = cc->opts->version >= 2 ? cc->opts->reader : FUGUE_COMPILE_ANY_READER;
+
+	return reader == FUGUE_COMPILE_ANY_READER ? 0 : fugue_file_readable_by(abs, reader);
+}
+
 /* A FUGUE_PROP_FILE value, OBJ[KEY] (a string): the file is read now and
  * the value becomes {"path": as declared, "file": absolute, "sha256": the
  * content's}, so that a new content at the same path is a change. */
@@ -872,7 +881,9 @@ static void resolve_file(walk *w, struct json_object *obj, const char *key, cons
 		return;
 	}
 	abs = realpath(joined, NULL);
-	err = abs ? fugue_file_sha256(sha, sizeof(sha), abs) : errno;
+	err = abs ? reader_may_read(w->cc, abs) : errno;
+	if (!err)
+		err = fugue_file_sha256(sha, sizeof(sha), abs);
 	if (err) {
 		char reason[256];
 
@@ -1622,6 +1633,7 @@ static int base_dir_of(fugue_compile_options *o, const fugue_compile_options *op
 	o->version = FUGUE_COMPILE_OPTIONS_VERSION;
 	o->registry = opts->registry;
 	o->default_region = opts->default_region;
+	o->reader = opts->version >= 2 ? opts->reader : FUGUE_COMPILE_ANY_READER;
 	o->base_dir = NULL;
 	if (given) {
 		o->base_dir = strdup(given);

@@ -23,6 +23,7 @@
 #define FUGUE_COMPILER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 #include "fugue/planner.h"
@@ -106,9 +107,16 @@ typedef struct fugue_compile_options {
 	 * takes its PATH's directory; for fugue_compile_buffer() a relative
 	 * path is then an error. */
 	const char *base_dir;
+	/* Version 2. Who asked (the socket peer): a FUGUE_PROP_FILE that this
+	 * user could not read is an error, so that the Conductor does not read
+	 * a file for someone who may not (its state, its credentials).
+	 * FUGUE_COMPILE_ANY_READER (offline: the reader is the caller). */
+	uid_t reader;
 } fugue_compile_options;
 
-#define FUGUE_COMPILE_OPTIONS_INIT { FUGUE_COMPILE_OPTIONS_VERSION, NULL, NULL, NULL }
+#define FUGUE_COMPILE_ANY_READER ((uid_t)-1)
+#define FUGUE_COMPILE_OPTIONS_INIT \
+	{ FUGUE_COMPILE_OPTIONS_VERSION, NULL, NULL, NULL, FUGUE_COMPILE_ANY_READER }
 
 /* Compiles LEN bytes of TEXT; FILE names it in diagnostics (and becomes
  * composition->file). Every error found is appended to DIAGS (sorted by

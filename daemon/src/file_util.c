@@ -2,8 +2,13 @@
 #include "file_util.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -70,5 +75,56 @@ int fugue_file_sha256(char *b64, size_t size, const char *path)
 	fclose(f);
 	if (!err)
 		EVP_EncodeBlock((unsigned char *)b64, md, (int)len);
+	return err;
+}
+
+/* Whether ST's mode gives UID (in GROUPS) the permission BITS (R_OK, X_OK). */
+static int allows(const struct stat *st, uid_t uid, const gid_t *groups, int ngroups, int bits)
+{
+	int i;
+
+	if (st->st_uid == uid)
+		return (st->st_mode & ((mode_t)bits << 6)) == (mode_t)bits << 6;
+	for (i = 0; i < ngroups; i++)
+		if (st->st_gid == groups[i])
+			return (st->st_mode & ((mode_t)bits << 3)) == (mode_t)bits << 3;
+	return (st->st_mode & (mode_t)bits) == (mode_t)bits;
+}
+
+int fugue_file_readable_by(const char *path, uid_t uid)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int ngroups = (int)(sizeof(groups) / sizeof(groups[0]));
+	char *dir;
+	char *slash;
+	struct stat st;
+	int err = 0;
+
+	if (uid == 0 || uid == geteuid())
+		return 0;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
+		return ENOENT;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &ngroups) < 0)
+		ngroups = (int)(sizeof(groups) / sizeof(groups[0])); /* the first 256 */
+	if (stat(path, &st) != 0)
+		return errno;
+	if (!allows(&st, uid, groups, ngroups, R_OK))
+		return EACCES;
+	dir = strdup(path);
+	if (!dir)
+		return ENOMEM;
+	/* every directory from the file's up to / must let the user through */
+	while (!err && (slash = strrchr(dir, '/')) != NULL) {
+		slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &st) != 0)
+			err = errno;
+		else if (!allows(&st, uid, groups, ngroups, X_OK))
+			err = EACCES;
+		if (slash == dir)
+			break;
+	}
+	free(dir);
 	return err;
 }
