@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it runs apt-get itself; otherwise it prints the exact command and
-# fails. moto (the AWS the tests run against) comes from Python: the
-# python3 on PATH must import it.
+# fails. lintian, rpm (rpmbuild) and systemd (systemd-analyze, sysusers) are
+# for `make package` and its test. moto (the AWS the tests run against) comes
+# from Python: the python3 on PATH must import it.
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libxml2-dev libjson-c-dev libyaml-dev
   libsystemd-dev libsqlite3-dev libcunit1-dev
   valgrind clang
+  lintian rpm systemd man-db procps
 )
 [ "${1:-}" = "--list" ] && { printf '%s\n' "${packages[@]}"; exit 0; }
 
