@@ -8,7 +8,7 @@ CTEST_ARGS ?=
 VALGRIND   ?= valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
               --show-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no
 
-.PHONY: all deps build check check-asan valgrind demo clean package package-check
+.PHONY: all deps build check check-asan valgrind demo clean package package-check faults fuzz
 
 all: build
 
@@ -20,15 +20,18 @@ build: deps
 	cmake --build $(BUILD) -j$(JOBS)
 
 # Unit and integration tests (each moto test starts its own moto on loopback).
+# Tests labelled with LONG_LABELS (a ctest regular expression) are left out:
+# `make faults` runs them.
+LONG_LABELS ?= faults
 check: build
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -LE '$(LONG_LABELS)' $(CTEST_ARGS)
 
 # The same tests built with AddressSanitizer + UndefinedBehaviorSanitizer.
 check-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DFUGUE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS) -LE '$(LONG_LABELS)' $(CTEST_ARGS)
 
 # The SDK tests under valgrind: no definite or indirect leaks, no errors.
 valgrind: build
@@ -40,7 +43,7 @@ demo: build
 	python3 scripts/demo.py --build $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(PKG_BUILD) $(PKG_RPM_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(PKG_BUILD) $(PKG_RPM_BUILD) $(FUZZ_BUILD)
 
 # --- packages -----------------------------------------------------------------
 # The .deb and .rpm packages (cmake/Packaging.cmake) into $(PACKAGES). Each
@@ -75,3 +78,20 @@ package: deps
 
 package-check: package
 	tests/packaging/test_packages.sh $(PACKAGES)
+
+# --- fault tests ---------------------------------------------------------------
+# The long fault tests (ctest label "faults", tests/faults/), one at a time:
+# each drives a 200-resource composition against its own moto.
+faults: build
+	ctest --test-dir $(BUILD) --output-on-failure -L faults $(CTEST_ARGS)
+
+# --- fuzzing ---------------------------------------------------------------------
+# libFuzzer targets (tests/fuzz/) built with clang, ASan and UBSan in
+# $(FUZZ_BUILD), each run for FUZZ_SECONDS on its corpus in the repository.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= xml json compiler protocol
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DFUGUE_FUZZ=ON -DFUGUE_BUILD_TESTS=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)

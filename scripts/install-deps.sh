@@ -2,7 +2,8 @@
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it runs apt-get itself; otherwise it prints the exact command and
 # fails. lintian, rpm (rpmbuild) and systemd (systemd-analyze, sysusers) are
-# for `make package` and its test. moto (the AWS the tests run against) comes
+# for `make package` and its test; clang and libclang-rt-dev (libFuzzer) for
+# `make fuzz`. moto (the AWS the tests run against) comes
 # from Python: the python3 on PATH must import it.
 set -euo pipefail
 
@@ -10,7 +11,7 @@ packages=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libssl-dev libxml2-dev libjson-c-dev libyaml-dev
   libsystemd-dev libsqlite3-dev libcunit1-dev
-  valgrind clang
+  valgrind clang libclang-rt-dev
   lintian rpm systemd man-db procps
 )
 [ "${1:-}" = "--list" ] && { printf '%s\n' "${packages[@]}"; exit 0; }

@@ -635,6 +635,14 @@ int fugue_yaml_parse(fugue_yaml_doc **out, const char *text, size_t len)
 			rc = FUGUE_EINVAL;
 			break;
 		}
+		if ((ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) &&
+		    b.depth >= FUGUE_YAML_MAX_DEPTH) {
+			add_error(doc, mark_pos(ev.start_mark), "nested deeper than %d levels",
+			          FUGUE_YAML_MAX_DEPTH);
+			yaml_event_delete(&ev);
+			rc = FUGUE_EINVAL;
+			break;
+		}
 		on_event(&b, &ev);
 		done = ev.type == YAML_STREAM_END_EVENT;
 		yaml_event_delete(&ev);

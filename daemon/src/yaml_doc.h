@@ -18,7 +18,9 @@
  * {"$ref": "NAME", "attr": "ATTR"}, ATTR "id" when absent.
  *
  * Errors. A syntax error stops the parse and is the only error reported
- * ("syntax error: <libyaml's problem>", at libyaml's problem mark). Other
+ * ("syntax error: <libyaml's problem>", at libyaml's problem mark); so does
+ * a collection nested deeper than FUGUE_YAML_MAX_DEPTH ("nested deeper
+ * than 64 levels", at the collection that goes too deep). Other
  * problems are collected and parsing goes on, so a caller can report them
  * all at once: duplicate keys (the first value is kept), anchors and
  * aliases (not supported; the alias reads as null), unknown tags, !ref on a
@@ -29,6 +31,13 @@
 #include <stddef.h>
 
 struct json_object;
+
+/* Mappings and sequences inside each other, the root included. A
+ * composition needs a dozen (an IAM policy document in a resource); the
+ * limit keeps a hostile text small in bytes from costing its readers
+ * stack (the compiler walks the tree recursively) and quadratic time and
+ * memory (libyaml's flow scanning, every value's path). */
+#define FUGUE_YAML_MAX_DEPTH 64
 
 typedef struct fugue_yaml_pos {
 	int line; /* 1-based; 0 when unknown */

@@ -355,11 +355,34 @@ static void parse_error_answer(fugue_aws_error *err, const wire_request *w,
 	}
 	if (rc < 0) {
 		snprintf(err->code, sizeof(err->code), "Http%ld", resp->status);
-		snprintf(err->message, sizeof(err->message), "unrecognised error body: %.200s",
-		         resp->body.data ? resp->body.data : "");
+		if (fugue_body_is_html(resp->body.data, resp->body.len)) {
+			char why[256];
+
+			fugue_response_explain(why, sizeof(why), resp->body.data, resp->body.len, 0);
+			snprintf(err->message, sizeof(err->message), "unrecognised error body: %s", why);
+		} else {
+			snprintf(err->message, sizeof(err->message), "unrecognised error body: %.200s",
+			         resp->body.data ? resp->body.data : "");
+		}
 	}
 	if (!err->request_id[0])
 		find_request_id(err->request_id, sizeof(err->request_id), resp, 0);
+}
+
+/* A 2xx answer that cannot be read: what was wrong with it, never its
+ * content (a success body may hold what must not reach a log). */
+static void explain_malformed(fugue_aws_error *err, const wire_request *w, const char *action,
+                              const fugue_http_response *resp)
+{
+	char why[320];
+	char type[96];
+	const char *ctype = fugue_http_response_header(type, sizeof(type), resp, "Content-Type");
+
+	fugue_response_explain(why, sizeof(why), resp->body.data, resp->body.len,
+	                       is_xml_protocol(w->svc));
+	set_error(err, "MalformedResponse",
+	          "cannot parse the %s response (HTTP %ld, %zu bytes, content type %s): %s", action,
+	          resp->status, resp->body.len, ctype && ctype[0] ? ctype : "none", why);
 }
 
 static int parse_success(struct json_object **out, const wire_request *w, const char *action,
@@ -449,6 +472,12 @@ static int perform(struct json_object **out, fugue_aws_client *c, const wire_req
 			fugue_http_response_clear(&resp);
 			return rc;
 		}
+		if (rc == FUGUE_EPROTO) {
+			/* Over the size limit: the same answer would come again. */
+			set_error(err, "ResponseTooLarge", "%s", reason);
+			fugue_http_response_clear(&resp);
+			return rc;
+		}
 		if (rc < 0) {
 			set_error(err, rc == FUGUE_ETIMEOUT ? "RequestTimeout" : "ConnectionError", "%s",
 			          reason);
@@ -458,10 +487,11 @@ static int perform(struct json_object **out, fugue_aws_client *c, const wire_req
 			find_request_id(err->request_id, sizeof(err->request_id), &resp,
 			                is_xml_protocol(w->svc));
 			rc = parse_success(out, w, action, &resp);
-			if (rc < 0)
-				set_error(err, "MalformedResponse",
-				          "cannot parse the %s response (HTTP %ld, %zu bytes)", action,
-				          resp.status, resp.body.len);
+			if (rc == FUGUE_EPROTO)
+				explain_malformed(err, w, action, &resp);
+			else if (rc < 0)
+				set_error(err, "ClientError", "reading the %s response: %s", action,
+				          fugue_strerror(rc));
 			fugue_http_response_clear(&resp);
 			fugue_retry_quota_success(&c->quota, spent);
 			if (c->rate_limit)

@@ -14,6 +14,8 @@
 
 #include <assert.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ struct fugue_http {
 typedef struct transfer {
 	fugue_http_response *resp;
 	int nomem;
+	char too_large[128]; /* why the answer was refused, "" when it was not */
 } transfer;
 
 /* --- the share --------------------------------------------------------- */
@@ -224,6 +227,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	transfer *t = userdata;
 	size_t n = size * nmemb;
 
+	if (n > FUGUE_HTTP_MAX_BODY - t->resp->body.len) {
+		snprintf(t->too_large, sizeof(t->too_large),
+		         "response body larger than the %zu MiB limit: refused",
+		         FUGUE_HTTP_MAX_BODY >> 20);
+		return 0;
+	}
 	if (fugue_buf_put(&t->resp->body, data, n) < 0) {
 		t->nomem = 1;
 		return 0;
@@ -234,6 +243,33 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 static int is_blank_line(const char *line, size_t len)
 {
 	return (len == 2 && line[0] == '\r' && line[1] == '\n') || (len == 1 && line[0] == '\n');
+}
+
+/* A Content-Length over the limit refuses the answer before its body
+ * comes: returns nonzero then. */
+static int announces_too_much(transfer *t, const char *line, size_t n)
+{
+	static const char name[] = "content-length:";
+	char digits[32];
+	unsigned long long value;
+	char *end;
+	size_t len;
+
+	if (n < sizeof(name) - 1 || strncasecmp(line, name, sizeof(name) - 1) != 0)
+		return 0;
+	len = n - (sizeof(name) - 1);
+	if (len >= sizeof(digits))
+		len = sizeof(digits) - 1;
+	memcpy(digits, line + sizeof(name) - 1, len);
+	digits[len] = '\0';
+	errno = 0;
+	value = strtoull(digits, &end, 10);
+	if (end == digits || (errno == 0 && value <= FUGUE_HTTP_MAX_BODY))
+		return 0; /* not a number: curl itself refuses it */
+	snprintf(t->too_large, sizeof(t->too_large),
+	         "response body of %llu bytes (Content-Length) is over the %zu MiB limit: refused",
+	         errno ? ULLONG_MAX : value, FUGUE_HTTP_MAX_BODY >> 20);
+	return 1;
 }
 
 /* Keeps the header lines of the last header block only: a status line
@@ -249,6 +285,14 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 	}
 	if (is_blank_line(line, n))
 		return n;
+	if (n > FUGUE_HTTP_MAX_HEADERS - t->resp->headers.len) {
+		snprintf(t->too_large, sizeof(t->too_large),
+		         "response headers larger than the %zu KiB limit: refused",
+		         FUGUE_HTTP_MAX_HEADERS >> 10);
+		return 0;
+	}
+	if (announces_too_much(t, line, n))
+		return 0;
 	if (fugue_buf_put(&t->resp->headers, line, n) < 0) {
 		t->nomem = 1;
 		return 0;
@@ -405,6 +449,11 @@ static int map_failure(CURLcode rc, const transfer *t, const http_slot *slot, ch
 
 	if (errbuf && errsize)
 		snprintf(errbuf, errsize, "%s", reason);
+	if (t->too_large[0]) {
+		if (errbuf && errsize)
+			snprintf(errbuf, errsize, "%s", t->too_large);
+		return FUGUE_EPROTO;
+	}
 	if (t->nomem || rc == CURLE_OUT_OF_MEMORY)
 		return FUGUE_ENOMEM;
 	if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -416,7 +465,7 @@ int fugue_http_perform(fugue_http_response *out, fugue_http *http, const fugue_h
                        char *errbuf, size_t errsize)
 {
 	struct curl_slist *headers = NULL;
-	transfer t = { out, 0 };
+	transfer t = { out, 0, "" };
 	http_slot *slot;
 	CURLcode rc;
 	int result;

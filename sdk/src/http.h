@@ -30,6 +30,12 @@ typedef struct fugue_http_request {
 	size_t body_len;
 } fugue_http_request;
 
+/* Answers larger than these are refused (FUGUE_EPROTO), so that a broken
+ * proxy or an endless stream cannot take the process's memory: no AWS
+ * answer comes near them (a 1000-instance Describe page is a few MiB). */
+#define FUGUE_HTTP_MAX_BODY ((size_t)64 * 1024 * 1024)
+#define FUGUE_HTTP_MAX_HEADERS ((size_t)256 * 1024) /* under libcurl's own 300 KB */
+
 typedef struct fugue_http_response {
 	long status;      /* HTTP status */
 	fugue_buf headers;/* raw response header lines of the final response, "Name: value\r\n" */
@@ -46,8 +52,10 @@ void fugue_http_free(fugue_http *http);
 
 /* Performs REQ. Returns 0 when an HTTP answer arrived, whatever its status
  * (filled into *OUT, which the caller clears with fugue_http_response_clear);
- * FUGUE_ETIMEOUT when it timed out; FUGUE_EIO for any other transport failure
- * (refused, reset, TLS, DNS), with curl's reason in ERRBUF; FUGUE_ENOMEM. */
+ * FUGUE_ETIMEOUT when it timed out; FUGUE_EPROTO when the answer's body or
+ * headers exceed the limits above (the transfer is cut short); FUGUE_EIO
+ * for any other transport failure (refused, reset, TLS, DNS, a body cut
+ * short), with curl's reason in ERRBUF; FUGUE_ENOMEM. */
 int fugue_http_perform(fugue_http_response *out, fugue_http *http, const fugue_http_request *req,
                        char *errbuf, size_t errsize);
 

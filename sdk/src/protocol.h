@@ -25,6 +25,12 @@ int fugue_query_serialize(fugue_buf *out, const char *action, const char *api_ve
 int fugue_xml_response(struct json_object **out, const char *body, size_t len, const char *action,
                        int unwrap_result);
 
+/* Why fugue_xml_response() refused BODY, in a few words for an error
+ * message: "empty body, expected XML", "malformed XML at line 1, column
+ * 58: Premature end of data in tag vpcSet", "root element <html> is not an
+ * AWS answer ...". Never quotes the body. Always NUL-terminates BUF. */
+void fugue_xml_explain(char *buf, size_t size, const char *body, size_t len);
+
 /* Fills ERR's code, message and request id from an XML error body: EC2's
  * <Response><Errors><Error> with <RequestID>, and the query services'
  * <ErrorResponse><Error> with <RequestId>. Returns 0 when one was found,
@@ -37,6 +43,23 @@ void fugue_xml_request_id(char *out, size_t size, const char *body, size_t len);
 
 /* Parses a JSON body; an empty body is {}. Returns 0 or FUGUE_EPROTO. */
 int fugue_json_response(struct json_object **out, const char *body, size_t len);
+
+/* Why fugue_json_response() refused BODY: "truncated JSON: the body ends
+ * inside a value (byte 57)", "malformed JSON at byte 3: unexpected
+ * character" (text after the value too), "a JSON string, expected an
+ * object or an array", ... Never
+ * quotes the body. Always NUL-terminates BUF. */
+void fugue_json_explain(char *buf, size_t size, const char *body, size_t len);
+
+/* Nonzero when BODY is an HTML page (a proxy's or a gateway's, not AWS's):
+ * it starts, after blanks, with <!DOCTYPE html or <html. */
+int fugue_body_is_html(const char *body, size_t len);
+
+/* Why a response body could not be read, for an error message: for an HTML
+ * page "an HTML page, not an AWS answer (...): TITLE" (the page's <title>
+ * only, never the rest), else fugue_xml_explain() (XML) or
+ * fugue_json_explain(). Always NUL-terminates BUF. */
+void fugue_response_explain(char *buf, size_t size, const char *body, size_t len, int xml);
 
 /* Fills ERR from a rest-json / json error: the code from ERROR_TYPE_HEADER
  * (x-amzn-ErrorType, may be NULL; text after ':' dropped), else the body's

@@ -40,10 +40,11 @@ static int has_doctype(const char *body, size_t len)
 	return memmem(body, len, marker, sizeof(marker) - 1) != NULL;
 }
 
+#define XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
 /* Parses BODY into *OUT (free with xmlFreeDoc). Returns 0 or FUGUE_EPROTO. */
 static int xml_parse(xmlDoc **out, const char *body, size_t len)
 {
-	int options = XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
 	xmlDoc *doc;
 
 	*out = NULL;
@@ -54,7 +55,7 @@ static int xml_parse(xmlDoc **out, const char *body, size_t len)
 	pthread_once(&xml_once, xml_init);
 	/* AWS answers in UTF-8; forcing it also keeps a UTF-16 body from
 	 * slipping a DOCTYPE past the check above. */
-	doc = xmlReadMemory(body, (int)len, NULL, "UTF-8", options);
+	doc = xmlReadMemory(body, (int)len, NULL, "UTF-8", XML_OPTIONS);
 	if (!doc)
 		return FUGUE_EPROTO;
 	if (!xmlDocGetRootElement(doc) || doc->intSubset || doc->extSubset) {
@@ -266,6 +267,20 @@ static xmlNode *find_result(const xmlNode *root, const char *action)
 	return child_named(root, name);
 }
 
+/* Every EC2 and query answer is an <ACTIONResponse> document. Anything
+ * else that parses (a proxy's XHTML page, an error document with a 2xx
+ * status) is not an answer: reading it as one would make an empty result
+ * of it, and "nothing found" must never come from a page nobody parsed. */
+static int is_response_root(const xmlNode *root)
+{
+	static const char suffix[] = "Response";
+	const char *name = (const char *)root->name;
+	size_t n = strlen(name);
+
+	return n > sizeof(suffix) - 1 && strcmp(name + n - (sizeof(suffix) - 1), suffix) == 0 &&
+	       strcmp(name, "ErrorResponse") != 0;
+}
+
 int fugue_xml_response(struct json_object **out, const char *body, size_t len, const char *action,
                        int unwrap_result)
 {
@@ -282,6 +297,10 @@ int fugue_xml_response(struct json_object **out, const char *body, size_t len, c
 	if (rc < 0)
 		return rc;
 	start = xmlDocGetRootElement(doc);
+	if (!is_response_root(start)) {
+		xmlFreeDoc(doc);
+		return FUGUE_EPROTO;
+	}
 	if (unwrap_result)
 		start = find_result(start, action);
 	if (start) {
@@ -378,4 +397,61 @@ void fugue_xml_request_id(char *out, size_t size, const char *body, size_t len)
 		return;
 	copy_node_text(out, size, find_request_id(xmlDocGetRootElement(doc)));
 	xmlFreeDoc(doc);
+}
+
+static int all_blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	}
+	return 1;
+}
+
+/* libxml2's reason for refusing BODY, with its line and column. */
+static void explain_parse_error(char *buf, size_t size, const char *body, size_t len)
+{
+	xmlParserCtxt *ctxt = xmlNewParserCtxt();
+	const xmlError *e = NULL;
+	xmlDoc *doc;
+	char msg[160];
+
+	if (!ctxt) {
+		snprintf(buf, size, "out of memory reading the XML");
+		return;
+	}
+	doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, "UTF-8", XML_OPTIONS);
+	if (!doc)
+		e = xmlCtxtGetLastError(ctxt);
+	if (e && e->message) {
+		fugue_copy_trimmed(msg, sizeof(msg), e->message, strlen(e->message));
+		snprintf(buf, size, "malformed XML at line %d, column %d: %s", e->line, e->int2, msg);
+	} else if (!doc) {
+		snprintf(buf, size, "malformed XML");
+	} else if (!xmlDocGetRootElement(doc)) {
+		snprintf(buf, size, "XML without a document element");
+	} else {
+		snprintf(buf, size, "root element <%.64s> is not an AWS answer (<ACTIONResponse>)",
+		         (const char *)xmlDocGetRootElement(doc)->name);
+	}
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+}
+
+void fugue_xml_explain(char *buf, size_t size, const char *body, size_t len)
+{
+	if (!buf || size == 0)
+		return;
+	if (!body || all_blank(body, len))
+		snprintf(buf, size, "empty body, expected XML");
+	else if (len > XML_MAX_BODY)
+		snprintf(buf, size, "XML body larger than %zu MiB", XML_MAX_BODY >> 20);
+	else if (has_doctype(body, len))
+		snprintf(buf, size, "XML with a DOCTYPE, which no AWS answer carries: refused");
+	else {
+		pthread_once(&xml_once, xml_init);
+		explain_parse_error(buf, size, body, len);
+	}
 }

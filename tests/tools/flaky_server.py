@@ -37,7 +37,15 @@ A script is {"steps": [step, ...], "default": step}. A step is an object:
                 "continue": send "100 Continue" (with an X-Interim header)
                 before the answer
     sleep       seconds to wait before acting (for timeout tests)
+    body_size   send a body of this many bytes: BODY (default "x")
+                repeated and cut to size, with its Content-Length
+    stream      true: the body goes out chunked, BODY (default "x")
+                repeated without end, until the client goes away
+    truncate    send the Content-Length of the whole body but only its
+                first TRUNCATE bytes, then close the connection
 The default step, when not given, is {"status": 200, "echo": true}.
+The last four are for the malformed-response tests (oversized, endless
+and cut-short answers).
 """
 
 import argparse
@@ -180,6 +188,53 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(raw)
         self.wfile.flush()
 
+    def send_sized(self, status, body, headers, size):
+        """BODY repeated and cut to SIZE bytes, written in pieces."""
+        piece = (body.encode("utf-8") if isinstance(body, str) else body) or b"x"
+        piece = piece * max(1, 65536 // len(piece))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        left = size
+        try:
+            while left > 0:
+                chunk = piece[:left]
+                self.wfile.write(chunk)
+                left -= len(chunk)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True  # the client gave up, as it should
+
+    def send_stream(self, status, body, headers):
+        """An endless chunked body: BODY again and again."""
+        piece = (body.encode("utf-8") if isinstance(body, str) else body) or b"x"
+        piece = piece * max(1, 65536 // len(piece))
+        chunk = b"%x\r\n%s\r\n" % (len(piece), piece)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            while True:
+                self.wfile.write(chunk)
+        except OSError:
+            pass
+
+    def send_truncated(self, status, body, headers, keep):
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw[:keep])
+        self.wfile.flush()
+        self.abort(False)
+
     def control(self, body):
         if self.path == "/__requests" and self.command == "GET":
             self.send(200, STATE.dump(), {"Content-Type": "application/json"})
@@ -247,7 +302,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers.setdefault("Content-Type", "application/json")
         else:
             body = step.get("body", "")
-        self.send(int(step.get("status", 200)), body, headers)
+        status = int(step.get("status", 200))
+        if step.get("stream"):
+            self.send_stream(status, body, headers)
+        elif "body_size" in step:
+            self.send_sized(status, body, headers, int(step["body_size"]))
+        elif "truncate" in step:
+            self.send_truncated(status, body, headers, int(step["truncate"]))
+        else:
+            self.send(status, body, headers)
 
     def handle_one_request(self):
         try:

@@ -762,7 +762,7 @@ static void test_xml_entities_not_expanded(void)
 	assert_xml_fails(utf16, 2 + 2 * (sizeof(utf16_src) - 1));
 
 	/* Predefined entities and character references are plain text. */
-	r = xml("<a><b>&lt;&#x41;&#66;&gt;&quot;&apos;</b></a>", "A", 0);
+	r = xml("<AResponse><b>&lt;&#x41;&#66;&gt;&quot;&apos;</b></AResponse>", "A", 0);
 	assert_str(r, "b", "<AB>\"'");
 	json_object_put(r);
 }
