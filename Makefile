@@ -85,6 +85,18 @@ package-check: package
 faults: build
 	ctest --test-dir $(BUILD) --output-on-failure -L faults $(CTEST_ARGS)
 
+# --- benchmarks ------------------------------------------------------------------
+# Figures, never a pass or fail on time (tests/bench/run_bench.py; what they
+# measure and the last figures: docs/performance.md). Compositions of 100,
+# 1,000 and 5,000 resources converged through tests/tools/aws_proxy.py (AWS's
+# latency and rate limits in front of moto), and Ansible's amazon.aws modules
+# side by side. Needs moto, boto3 and Debian's ansible. BENCH_ARGS passes
+# options through, e.g. BENCH_ARGS="--sizes 100 --no-peer".
+BENCH_ARGS ?=
+.PHONY: bench
+bench: build
+	python3 tests/bench/run_bench.py --build $(BUILD) $(BENCH_ARGS)
+
 # --- fuzzing ---------------------------------------------------------------------
 # libFuzzer targets (tests/fuzz/) built with clang, ASan and UBSan in
 # $(FUZZ_BUILD), each run for FUZZ_SECONDS on its corpus in the repository.

@@ -1021,11 +1021,17 @@ static int call_with_retries(node *n, call_args *a)
 		rc = attempt(n, a, tries == 1);
 		if (rc != FUGUE_ERETRY || tries >= j->max_attempts)
 			return rc;
+		/* A create that failed after AWS made something (a throttled
+		 * wait after CreateSubnet) names what it made. Calling create
+		 * again would make a second one wherever the API takes no client
+		 * token (CreateVpc, CreateSubnet, CreateSecurityGroup, IAM): the
+		 * node fails instead with the id recorded (run_create), and the
+		 * next pass goes on from the resource that exists. */
+		if (a->op == OP_CREATE && fugue_json_state_id(a->out))
+			return rc;
 		log_node(FUGUE_LOG_INFO, n, "%s %s: %s; trying again in %ld ms", op_name(a->op),
 		         n->name, n->message ? n->message : "try again later", delay);
 		emit(j, n, FUGUE_SCHED_RETRY, NULL, n->message);
-		/* A create that failed may still name what it made: the next
-		 * attempt, with the same client token, finds it again. */
 		json_object_put(a->out);
 		a->out = NULL;
 		if (backoff(j, delay) != 0) {

@@ -1252,6 +1252,25 @@ static int partial_create(fugue_ctx *ctx, const struct json_object *props,
 	return FUGUE_EAWS;
 }
 
+/* Test.Mem.PartialRetry: create makes something, then fails with "try
+ * again later" (a throttled wait after the create call), saying what it
+ * made; every call makes a new one (an API without client tokens). */
+static atomic_int partial_retry_creates;
+
+static int partial_retry_create(fugue_ctx *ctx, const struct json_object *props,
+                                struct json_object **out)
+{
+	int k = atomic_fetch_add(&partial_retry_creates, 1) + 1;
+	char id[32];
+
+	(void)props;
+	snprintf(id, sizeof(id), "made-%d", k);
+	*out = json_object_new_object();
+	json_object_object_add(*out, "id", json_object_new_string(id));
+	ctx->host->fail(ctx, FUGUE_ERETRY, NULL, "made %s, then throttled", id);
+	return FUGUE_ERETRY;
+}
+
 static int noid_create(fugue_ctx *ctx, const struct json_object *props, struct json_object **out)
 {
 	(void)ctx;
@@ -1317,7 +1336,13 @@ static const fugue_type_ops same_ops = {
 	.create = same_create, .remove = same_remove, .observe = mem_observe,
 };
 
-static const fugue_type_ops *const mem_types[] = { &partial_ops, &noid_ops, &same_ops, NULL };
+static const fugue_type_ops partial_retry_ops = {
+	.struct_size = sizeof(fugue_type_ops), .name = "Test.Mem.PartialRetry", .props = mem_props,
+	.create = partial_retry_create, .remove = gone_remove, .observe = mem_observe,
+};
+
+static const fugue_type_ops *const mem_types[] = { &partial_ops, &noid_ops, &same_ops,
+	                                           &partial_retry_ops, NULL };
 
 static const fugue_planner mem_planner = {
 	FUGUE_PLANNER_HEADER, .name = "mem", .version = "1.0.0", .types = mem_types,
@@ -1355,6 +1380,33 @@ static void test_partial_create_recorded(void)
 	CU_ASSERT_EQUAL(res.done, 1);
 	CU_ASSERT_FALSE(has_record("thing"));
 	CU_ASSERT_EQUAL(open_journal(), 0);
+	fugue_exec_result_clear(&res);
+	plan_free(&p);
+	fugue_composition_free(c);
+}
+
+/* A create that made something and then asked to be tried again is not
+ * called again (that would make a second one where the API takes no client
+ * token): it fails with the id recorded, for the next pass to go on from. */
+static void test_partial_create_not_retried(void)
+{
+	fugue_composition *c = compile("resources:\n"
+	                               "  thing:\n    type: Test.Mem.PartialRetry\n    size: 1\n");
+	fugue_plan p = FUGUE_PLAN_INIT;
+	fugue_exec_options o;
+	fugue_exec_result res;
+	char *id = NULL;
+
+	atomic_store(&partial_retry_creates, 0);
+	plan_all(&p, c, FUGUE_ACTION_CREATE);
+	o = options(&p, c, NULL);
+	CU_ASSERT_EQUAL(fugue_execute(&res, &o), FUGUE_ERETRY);
+	CU_ASSERT_EQUAL(atomic_load(&partial_retry_creates), 1);
+	CU_ASSERT_EQUAL(outcome_result(&res, "thing", FUGUE_ACTION_CREATE), FUGUE_ERETRY);
+	CU_ASSERT_EQUAL(record_status("thing", &id), FUGUE_RESOURCE_FAILED);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(id), "made-1");
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(fugue_live_id(&g_live, "thing")), "made-1");
+	free(id);
 	fugue_exec_result_clear(&res);
 	plan_free(&p);
 	fugue_composition_free(c);
@@ -1589,6 +1641,7 @@ int fugue_test_register(void)
 	    !CU_add_test(s, "delete already gone", test_delete_already_gone) ||
 	    !CU_add_test(s, "recreate after gone", test_recreate_after_gone) ||
 	    !CU_add_test(s, "partial create recorded", test_partial_create_recorded) ||
+	    !CU_add_test(s, "partial create not retried", test_partial_create_not_retried) ||
 	    !CU_add_test(s, "replace answered by the old one", test_replace_same_answer) ||
 	    !CU_add_test(s, "plan after run is empty", test_plan_after_run_is_empty) ||
 	    !CU_add_test(s, "computed plans: replace, kill", test_plans_replace_and_kill) ||
