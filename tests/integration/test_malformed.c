@@ -25,44 +25,17 @@
 
 #define ATTEMPTS 3
 
-static char *tmpdir;
 
 /* --- setup ------------------------------------------------------------- */
 
 static int suite_init(void)
 {
-	char *missing;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -1;
-	if (flaky_start() != 0)
-		return -1;
-	tmpdir = fugue_test_tmpdir();
-	if (asprintf(&missing, "%s/none", tmpdir) < 0)
-		return -1;
-	setenv("AWS_ENDPOINT_URL", flaky_base_url, 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDMALFORMED", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "malformed-secret", 1);
-	setenv("AWS_REGION", "us-east-1", 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	setenv("AWS_CONFIG_FILE", missing, 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", missing, 1);
-	unsetenv("AWS_SESSION_TOKEN");
-	unsetenv("AWS_PROFILE");
-	unsetenv("AWS_MAX_ATTEMPTS");
-	unsetenv("AWS_DEFAULT_REGION");
-	free(missing);
-	return 0;
+	return flaky_suite_init("AKIDMALFORMED", "malformed-secret");
 }
 
 static int suite_cleanup(void)
 {
-	flaky_stop();
-	fugue_test_rmtree(tmpdir);
-	free(tmpdir);
-	tmpdir = NULL;
-	curl_global_cleanup();
-	return 0;
+	return flaky_suite_cleanup();
 }
 
 /* --- calls --------------------------------------------------------------- */

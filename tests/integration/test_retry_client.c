@@ -29,7 +29,6 @@
 
 #define ASSERT_STR(actual, expected) CU_ASSERT_STRING_EQUAL(fugue_test_nn(actual), (expected))
 
-static char *tmpdir;
 
 /* --- the flaky server -------------------------------------------------- */
 
@@ -63,38 +62,12 @@ static void check_gaps(struct json_object *list, long base_ms)
 
 static int suite_init(void)
 {
-	char *missing;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -1;
-	if (flaky_start() != 0)
-		return -1;
-	tmpdir = fugue_test_tmpdir();
-	if (asprintf(&missing, "%s/none", tmpdir) < 0)
-		return -1;
-	setenv("AWS_ENDPOINT_URL", flaky_base_url, 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDFLAKYTEST", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "flaky-secret", 1);
-	setenv("AWS_REGION", "us-east-1", 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	setenv("AWS_CONFIG_FILE", missing, 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", missing, 1);
-	unsetenv("AWS_SESSION_TOKEN");
-	unsetenv("AWS_PROFILE");
-	unsetenv("AWS_MAX_ATTEMPTS");
-	unsetenv("AWS_DEFAULT_REGION");
-	free(missing);
-	return 0;
+	return flaky_suite_init("AKIDFLAKYTEST", "flaky-secret");
 }
 
 static int suite_cleanup(void)
 {
-	flaky_stop();
-	fugue_test_rmtree(tmpdir);
-	free(tmpdir);
-	tmpdir = NULL;
-	curl_global_cleanup();
-	return 0;
+	return flaky_suite_cleanup();
 }
 
 static fugue_aws_client *new_client(int max_attempts, long base_ms, int rate_limit)

@@ -134,3 +134,42 @@ const char *json_member(struct json_object *obj, const char *key)
 	return json_object_get_string(v);
 }
 
+
+static char *suite_tmpdir;
+
+int flaky_suite_init(const char *key_id, const char *secret)
+{
+	char *missing;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	if (flaky_start() != 0)
+		return -1;
+	suite_tmpdir = fugue_test_tmpdir();
+	if (!suite_tmpdir || asprintf(&missing, "%s/none", suite_tmpdir) < 0)
+		return -1;
+	setenv("AWS_ENDPOINT_URL", flaky_base_url, 1);
+	setenv("AWS_ACCESS_KEY_ID", key_id, 1);
+	setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+	setenv("AWS_REGION", "us-east-1", 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	setenv("AWS_CONFIG_FILE", missing, 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", missing, 1);
+	unsetenv("AWS_SESSION_TOKEN");
+	unsetenv("AWS_PROFILE");
+	unsetenv("AWS_MAX_ATTEMPTS");
+	unsetenv("AWS_DEFAULT_REGION");
+	free(missing);
+	return 0;
+}
+
+int flaky_suite_cleanup(void)
+{
+	flaky_stop();
+	if (suite_tmpdir)
+		fugue_test_rmtree(suite_tmpdir);
+	free(suite_tmpdir);
+	suite_tmpdir = NULL;
+	curl_global_cleanup();
+	return 0;
+}

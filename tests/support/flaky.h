@@ -1,6 +1,6 @@
 /* flaky.h - drive tests/tools/flaky_server.py from a C test: start it on a
  * free loopback port, script its answers, read back what it received.
- * Shared by test_http and test_retry_client. */
+ * Shared by test_http, test_retry_client and test_malformed. */
 #ifndef FUGUE_TEST_FLAKY_H
 #define FUGUE_TEST_FLAKY_H
 
@@ -15,6 +15,14 @@ extern char flaky_base_url[64];
  * test process with the reason when it cannot. Returns 0. */
 int flaky_start(void);
 void flaky_stop(void);
+
+/* A CUnit suite's setup for SDK calls against the server: libcurl
+ * initialised, the server started, and the environment pointed at it
+ * with dummy keys (KEY_ID, SECRET) and no shared config files, profile,
+ * session token or attempt count from the machine. Returns 0 or -1. */
+int flaky_suite_init(const char *key_id, const char *secret);
+/* Stops the server and undoes what flaky_suite_init() set up. */
+int flaky_suite_cleanup(void);
 
 /* Sends METHOD PATH (BODY may be NULL) to a control endpoint with plain
  * libcurl, not the code under test; the answer's body goes to OUT (may be
