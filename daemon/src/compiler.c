@@ -1719,6 +1719,23 @@ const fugue_resource *fugue_composition_find(const fugue_composition *c, const c
 	return NULL;
 }
 
+const fugue_resource *fugue_composition_origin(const fugue_composition *c, const char *name)
+{
+	const char *mark = name ? strstr(name, FUGUE_DUPLICATE_MARK) : NULL;
+	size_t len = mark ? (size_t)(mark - name) : 0;
+	size_t i;
+
+	if (!c || !name)
+		return NULL;
+	if (!mark)
+		return fugue_composition_find(c, name);
+	for (i = 0; i < c->nresources; i++)
+		if (strncmp(c->resources[i].name, name, len) == 0 &&
+		    c->resources[i].name[len] == '\0')
+			return &c->resources[i];
+	return NULL;
+}
+
 fugue_pos fugue_resource_pos(const fugue_resource *r, const char *path)
 {
 	char buf[1024];

@@ -138,6 +138,15 @@ void fugue_composition_free(fugue_composition *c);
 /* The resource named NAME, or NULL. Borrowed. Linear. */
 const fugue_resource *fugue_composition_find(const fugue_composition *c, const char *name);
 
+/* A second AWS resource found with the tags of resource NAME (a create AWS
+ * acted on after its answer was lost) is tracked as "NAME~ID" until it is
+ * deleted; resource names cannot hold the mark. */
+#define FUGUE_DUPLICATE_MARK "~"
+
+/* The resource NAME is, or for a duplicate's "NAME~ID", the resource it
+ * duplicates; NULL when none. Borrowed. C may be NULL. */
+const fugue_resource *fugue_composition_origin(const fugue_composition *c, const char *name);
+
 /* Where property PATH ("ingress.2.fromPort", NULL or "" for the resource)
  * of R was declared; the nearest declared ancestor when PATH itself was not
  * (a default), the resource's name at worst. */

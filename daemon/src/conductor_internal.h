@@ -40,6 +40,9 @@ struct json_object;
 #define FUGUE_CORE_DEFAULT_INTERVAL_MS 30000L
 #define FUGUE_CORE_DEFAULT_CONCURRENCY 16
 #define FUGUE_CORE_DEFAULT_RETRY_BASE_MS 1000L
+/* Routine enforcement passes read the per-resource details of at most this
+ * many resources per type and region (fugue_core_observe). */
+#define FUGUE_CORE_DETAILS_PER_PASS 10
 #define FUGUE_CORE_MAX_CONCURRENCY 1024
 /* A Failed process is retried after retry_base_ms, doubling, at most this
  * many enforcement intervals apart. */
@@ -105,6 +108,7 @@ typedef struct fugue_proc {
 	unsigned int failures;     /* consecutive failed jobs, for the backoff */
 	int64_t retry_at_ms;       /* Failed, Killing: the next attempt */
 	int needs_recovery;        /* journal entries a crash left are still open */
+	unsigned long passes;      /* routine enforcement passes so far (c->mu) */
 } fugue_proc;
 
 struct fugue_conductor {
@@ -156,15 +160,28 @@ struct json_object *fugue_core_time_json(int64_t ms);
 struct json_object *fugue_core_str_json(const char *s);
 /* TEXT parsed, or NULL (no text, or not JSON). Caller's. */
 struct json_object *fugue_core_parse_json(const char *text);
-/* Calls OPS->observe() for N ITEMS (borrowed; filled by the planner) of one
- * type and region of process FID, with the Conductor's AWS client, CANCEL,
- * and ctx->tags = COMP_TAGS (the composition's, may be NULL) + fugue:fid;
- * a batch failure is logged as "WHAT TYPE: reason". Returns observe()'s
- * result. (enforce.c; recovery uses it too.) */
-int fugue_core_observe_batch(fugue_conductor *c, const char *fid, const fugue_type_ops *ops,
-                             void *planner_data, const char *region,
-                             const struct json_object *comp_tags, fugue_observation *items,
-                             size_t n, fugue_cancel *cancel, const char *what);
+/* One observe() call: the batch going in, the duplicates coming out. */
+typedef struct fugue_batch {
+	const fugue_type_ops *ops;
+	void *planner_data;
+	const char *region;
+	const struct json_object *comp_tags; /* the composition's tags, may be NULL */
+	fugue_observation *items;            /* borrowed; filled by the planner */
+	size_t n;
+	const unsigned char *details;        /* per item: details due (NULL: all) */
+	fugue_duplicate *duplicates;         /* out, owned: fugue_core_batch_clear() */
+	size_t nduplicates;
+} fugue_batch;
+
+/* Calls B->ops->observe() for B's items (one type and region of process
+ * FID), with the Conductor's AWS client, CANCEL, and ctx->tags = the
+ * composition's tags + fugue:fid; a batch failure is logged as "WHAT TYPE:
+ * reason". The duplicates the planner reported are moved into B. Returns
+ * observe()'s result. (enforce.c; recovery uses it too.) */
+int fugue_core_observe_batch(fugue_conductor *c, const char *fid, fugue_batch *b,
+                             fugue_cancel *cancel, const char *what);
+/* Frees B's duplicates. */
+void fugue_core_batch_clear(fugue_batch *b);
 /* Log fields FUGUE_FID and FUGUE_RESOURCE (either may be NULL). */
 void fugue_core_log(fugue_log_level level, const char *fid, const char *resource, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
@@ -268,9 +285,21 @@ void fugue_core_enforcer_stop(fugue_conductor *c);
  * Ready), ones known by id and observed gone become Deleted (no id, client
  * token reset), ones never seen are left alone. A batch that could not be
  * observed is left as it was; its error is returned (the others are still
- * applied). CANCEL may be NULL. */
+ * applied). CANCEL may be NULL.
+ *
+ * ROTATION is 0 when every resource's details (the reads that cost a call
+ * per resource) are wanted, else the number of a routine enforcement pass:
+ * each pass then reads the details of a different slice of at most
+ * FUGUE_CORE_DETAILS_PER_PASS resources per batch (and of any without an
+ * id, not Ready or drifted), so that a pass's calls do not grow with the
+ * number of resources.
+ *
+ * Another AWS resource carrying a resource's tags (a planner's
+ * duplicate()) becomes a record and live entry "NAME~ID" of its own,
+ * declared nowhere: the plan deletes it. */
 int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composition *comp,
-                       fugue_live *live, const unsigned char *due, fugue_cancel *cancel, int write);
+                       fugue_live *live, const unsigned char *due, unsigned long rotation,
+                       fugue_cancel *cancel, int write);
 
 /* --- recovery (recovery.c) ------------------------------------------------------- */
 

@@ -49,8 +49,8 @@ static int same_str(const char *a, const char *b)
 }
 
 /* Writes what observation found of T into its record (a new record when it
- * had none: a resource adopted by its tags). */
-static void record_found(fugue_conductor *c, const char *fid, const struct target *t,
+ * had none). */
+static void record_state(fugue_conductor *c, const char *fid, const struct target *t,
                          const struct json_object *state)
 {
 	fugue_state_resource w;
@@ -79,12 +79,19 @@ static void record_found(fugue_conductor *c, const char *fid, const struct targe
 	if (fugue_state_resource_put(c->state, &w, &diag) != 0)
 		fugue_core_log(FUGUE_LOG_ERROR, fid, t->name, "cannot record %s: %s", t->name,
 		               diag.message);
-	if (!t->rec || !t->rec->aws_id)
-		fugue_core_log(FUGUE_LOG_INFO, fid, t->name, "%s found by its tags: %s adopted",
-		               t->name, w.aws_id ? w.aws_id : "?");
 	free(observed);
 	free(attrs);
 	json_object_put(redacted);
+}
+
+/* record_state(), saying so when T had no id: a resource adopted by its tags. */
+static void record_found(fugue_conductor *c, const char *fid, const struct target *t,
+                         const struct json_object *state)
+{
+	record_state(c, fid, t, state);
+	if (!t->rec || !t->rec->aws_id)
+		fugue_core_log(FUGUE_LOG_INFO, fid, t->name, "%s found by its tags: %s adopted",
+		               t->name, fugue_json_state_id(state) ? fugue_json_state_id(state) : "?");
 }
 
 /* T, known by its id, is gone: deleted outside Fugue (or by a lost delete). */
@@ -108,13 +115,12 @@ static void record_gone(fugue_conductor *c, const char *fid, const struct target
 	fugue_state_resource_token_reset(c->state, fid, t->name, NULL);
 }
 
-static void apply_found(fugue_conductor *c, const char *fid, fugue_live *live,
-                        const struct target *t, struct json_object *state, int write)
+/* LIVE's entry for T (made when missing) takes STATE (transferred): found,
+ * Ready unless it had failed. */
+static void live_found(fugue_live *live, const struct target *t, struct json_object *state)
 {
 	fugue_live_entry *e = fugue_live_ensure(live, t->name, t->type_name);
 
-	if (write)
-		record_found(c, fid, t, state);
 	if (!e) {
 		json_object_put(state);
 		return;
@@ -124,6 +130,14 @@ static void apply_found(fugue_conductor *c, const char *fid, fugue_live *live,
 	e->gone = 0;
 	if (e->status != FUGUE_RESOURCE_FAILED)
 		e->status = FUGUE_RESOURCE_READY;
+}
+
+static void apply_found(fugue_conductor *c, const char *fid, fugue_live *live,
+                        const struct target *t, struct json_object *state, int write)
+{
+	if (write)
+		record_found(c, fid, t, state);
+	live_found(live, t, state);
 }
 
 static void apply_gone(fugue_conductor *c, const char *fid, fugue_live *live,
@@ -145,43 +159,93 @@ static void apply_gone(fugue_conductor *c, const char *fid, fugue_live *live,
 	e->status = FUGUE_RESOURCE_DELETED;
 }
 
-int fugue_core_observe_batch(fugue_conductor *c, const char *fid, const fugue_type_ops *ops,
-                             void *planner_data, const char *region,
-                             const struct json_object *comp_tags, fugue_observation *items,
-                             size_t n, fugue_cancel *cancel, const char *what)
+int fugue_core_observe_batch(fugue_conductor *c, const char *fid, fugue_batch *b,
+                             fugue_cancel *cancel, const char *what)
 {
-	struct json_object *tags = fugue_resource_tags(comp_tags, fid, NULL);
+	struct json_object *tags = fugue_resource_tags(b->comp_tags, fid, NULL);
 	fugue_call call;
 	fugue_ctx ctx;
 	int rc;
 
 	fugue_call_init(&call);
 	call.fid = fid;
-	call.type = ops->name;
+	call.type = b->ops->name;
 	call.cancel = cancel;
+	call.items = b->items;
+	call.nitems = b->n;
+	call.details = b->details;
 	fugue_call_ctx(&ctx, &call);
-	ctx.planner_data = planner_data;
+	ctx.planner_data = b->planner_data;
 	ctx.aws = c->aws;
-	ctx.region = region;
+	ctx.region = b->region;
 	/* The tags Fugue puts on everything of the process, so that a planner
 	 * can tell them from a resource's own `tags` property. */
 	ctx.tags = tags;
-	rc = ops->observe(&ctx, items, n);
+	rc = b->ops->observe(&ctx, b->items, b->n);
 	if (rc != 0)
-		fugue_core_log(FUGUE_LOG_WARN, fid, NULL, "%s %s: %s", what, ops->name,
+		fugue_core_log(FUGUE_LOG_WARN, fid, NULL, "%s %s: %s", what, b->ops->name,
 		               call.message ? call.message : fugue_strerror(rc));
+	b->duplicates = call.duplicates;
+	b->nduplicates = call.nduplicates;
+	call.duplicates = NULL;
+	call.nduplicates = 0;
 	fugue_call_clear(&call);
 	json_object_put(tags);
 	return rc;
 }
 
-/* One observe() call for TARGETS[IDX] (N of them, one type and region). */
+void fugue_core_batch_clear(fugue_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nduplicates; i++)
+		json_object_put(b->duplicates[i].state);
+	free(b->duplicates);
+	b->duplicates = NULL;
+	b->nduplicates = 0;
+}
+
+/* STATE, another AWS resource with T's tags, is tracked as a resource of
+ * its own, "NAME~ID": declared nowhere, so the plan deletes it. */
+static void apply_duplicate(fugue_conductor *c, const char *fid, fugue_live *live,
+                            const struct target *t, struct json_object *state, int write)
+{
+	const char *id = fugue_json_state_id(state);
+	struct target dup = *t;
+	char name[512];
+
+	if (!id) {
+		json_object_put(state);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s" FUGUE_DUPLICATE_MARK "%s", t->name, id);
+	fugue_core_log(FUGUE_LOG_WARN, fid, t->name,
+	               "%s: %s also carries its tags (a create whose answer was lost, or the "
+	               "old one of a replacement): a duplicate, tracked as %s", t->name, id, name);
+	dup.name = name;
+	dup.id = id;
+	dup.rec = NULL;
+	dup.declared_here = 0;
+	if (write) {
+		record_state(c, fid, &dup, state);
+		/* The duplicate may be what the origin's client token made (a
+		 * replacement's create a crash interrupted): a later create of the
+		 * origin with that token would get back the duplicate being
+		 * deleted, so the next create is a new request. */
+		fugue_state_resource_token_reset(c->state, fid, t->name, NULL);
+	}
+	live_found(live, &dup, state);
+}
+
+/* One observe() call for TARGETS[IDX] (N of them, one type and region),
+ * with details due for those DETAILS marks (NULL: all). */
 static int observe_batch(fugue_conductor *c, const char *fid, const fugue_composition *comp,
                          fugue_live *live, struct target *targets, const size_t *idx, size_t n,
-                         fugue_cancel *cancel, int write)
+                         const unsigned char *details, fugue_cancel *cancel, int write)
 {
 	const struct target *first = &targets[idx[0]];
 	fugue_observation *items = calloc(n, sizeof(*items));
+	fugue_batch b;
 	size_t i;
 	int rc;
 
@@ -193,8 +257,15 @@ static int observe_batch(fugue_conductor *c, const char *fid, const fugue_compos
 		items[i].declared = targets[idx[i]].declared;
 		items[i].status = FUGUE_EIO;
 	}
-	rc = fugue_core_observe_batch(c, fid, first->ops, first->planner_data, first->region,
-	                              comp ? comp->tags : NULL, items, n, cancel, "observe");
+	memset(&b, 0, sizeof(b));
+	b.ops = first->ops;
+	b.planner_data = first->planner_data;
+	b.region = first->region;
+	b.comp_tags = comp ? comp->tags : NULL;
+	b.items = items;
+	b.n = n;
+	b.details = details;
+	rc = fugue_core_observe_batch(c, fid, &b, cancel, "observe");
 	for (i = 0; i < n; i++) {
 		const struct target *t = &targets[idx[i]];
 
@@ -211,8 +282,38 @@ static int observe_batch(fugue_conductor *c, const char *fid, const fugue_compos
 		}
 		json_object_put(items[i].state);
 	}
+	for (i = 0; rc == 0 && i < b.nduplicates; i++) {
+		apply_duplicate(c, fid, live, &targets[idx[b.duplicates[i].item]],
+		                b.duplicates[i].state, write);
+		b.duplicates[i].state = NULL;
+	}
+	fugue_core_batch_clear(&b);
 	free(items);
 	return rc;
+}
+
+/* Per item of a batch of N (TARGETS[IDX]), whether its details are read
+ * this pass (fugue_host.details_due): in pass ROTATION (0: every detail) a
+ * slice of at most FUGUE_CORE_DETAILS_PER_PASS, turn about, plus those
+ * with no id, not Ready or drifted (their drift must not come and go).
+ * NULL: all, or out of memory. */
+static unsigned char *details_due(const struct target *targets, const size_t *idx, size_t n,
+                                  unsigned long rotation)
+{
+	size_t slices = (n + FUGUE_CORE_DETAILS_PER_PASS - 1) / FUGUE_CORE_DETAILS_PER_PASS;
+	unsigned char *due;
+	size_t i;
+
+	if (rotation == 0 || slices <= 1 || !(due = calloc(n, 1)))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const fugue_state_resource *rec = targets[idx[i]].rec;
+
+		due[i] = i % slices == rotation % slices || !targets[idx[i]].id || !rec ||
+		         rec->status != FUGUE_RESOURCE_READY ||
+		         (rec->drift && strcmp(rec->drift, "[]") != 0);
+	}
+	return due;
 }
 
 static int wanted(const fugue_conductor *c, const unsigned char *due, const char *type)
@@ -277,11 +378,13 @@ static size_t gather(fugue_conductor *c, struct target *targets, const fugue_sta
 }
 
 int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composition *comp,
-                       fugue_live *live, const unsigned char *due, fugue_cancel *cancel, int write)
+                       fugue_live *live, const unsigned char *due, unsigned long rotation,
+                       fugue_cancel *cancel, int write)
 {
 	fugue_state_resource *recs = NULL;
 	struct target *targets = NULL;
 	size_t *idx = NULL;
+	unsigned char *details;
 	size_t nrecs = 0;
 	size_t n;
 	size_t i;
@@ -318,7 +421,9 @@ int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composit
 				idx[k++] = j;
 			}
 		}
-		rc = observe_batch(c, fid, comp, live, targets, idx, k, cancel, write);
+		details = details_due(targets, idx, k, rotation);
+		rc = observe_batch(c, fid, comp, live, targets, idx, k, details, cancel, write);
+		free(details);
 		if (rc != 0 && !first_err)
 			first_err = rc;
 	}

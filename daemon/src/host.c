@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <json-c/json.h>
 
 #include "clock.h"
 #include "fugue/log.h"
@@ -62,6 +65,9 @@ void fugue_call_clear(fugue_call *call)
 		free(call->reports[i].message);
 	}
 	free(call->reports);
+	for (i = 0; i < call->nduplicates; i++)
+		json_object_put(call->duplicates[i].state);
+	free(call->duplicates);
 	free(call->message);
 	pthread_mutex_destroy(&call->mutex);
 	memset(call, 0, sizeof(*call));
@@ -258,6 +264,56 @@ static const struct json_object *host_declared(fugue_ctx *ctx, const char *resou
 	return call->declared(resource, call->declared_payload);
 }
 
+/* The batch index of ITEM, or CALL->nitems when it does not point into
+ * the batch. */
+static size_t item_index(const fugue_call *call, const fugue_observation *item)
+{
+	uintptr_t base = (uintptr_t)call->items;
+	uintptr_t at = (uintptr_t)item;
+
+	if (!call->items || at < base || (at - base) % sizeof(*item) != 0 ||
+	    (at - base) / sizeof(*item) >= call->nitems)
+		return call->nitems;
+	return (at - base) / sizeof(*item);
+}
+
+static void host_duplicate(fugue_ctx *ctx, const fugue_observation *item,
+                           struct json_object *state)
+{
+	fugue_call *call = call_of(ctx);
+	size_t k = item_index(call, item);
+
+	pthread_mutex_lock(&call->mutex);
+	if (k < call->nitems && state && call->nduplicates == call->duplicates_cap) {
+		size_t cap = call->duplicates_cap ? 2 * call->duplicates_cap : 4;
+		fugue_duplicate *grown = realloc(call->duplicates, cap * sizeof(*grown));
+
+		if (grown) {
+			call->duplicates = grown;
+			call->duplicates_cap = cap;
+		}
+	}
+	if (k < call->nitems && state && call->nduplicates < call->duplicates_cap) {
+		call->duplicates[call->nduplicates].item = k;
+		call->duplicates[call->nduplicates].state = state;
+		call->nduplicates++;
+		state = NULL;
+	}
+	pthread_mutex_unlock(&call->mutex);
+	if (state)
+		fugue_log(FUGUE_LOG_WARN, "%s: a duplicate reported outside the batch, or out of "
+		          "memory: not tracked", ctx->type ? ctx->type : "observe");
+	json_object_put(state);
+}
+
+static int host_details_due(fugue_ctx *ctx, const fugue_observation *item)
+{
+	const fugue_call *call = call_of(ctx);
+	size_t k = item_index(call, item);
+
+	return !call->details || k >= call->nitems || call->details[k];
+}
+
 static const fugue_host kernel_host = {
 	.struct_size = sizeof(fugue_host),
 	.abi_major = FUGUE_PLANNER_ABI_MAJOR,
@@ -269,6 +325,8 @@ static const fugue_host kernel_host = {
 	.sleep = host_sleep,
 	.cancelled = host_cancelled,
 	.declared = host_declared,
+	.duplicate = host_duplicate,
+	.details_due = host_details_due,
 };
 
 const fugue_host *fugue_kernel_host(void)

@@ -4,8 +4,8 @@
  * Every planner callback runs with a fugue_ctx whose host_private points to
  * a fugue_call. The call records what the planner says through the host:
  * fail() (the last one wins), report() (all of them, for validate()),
- * progress() and log() lines, and answers sleep(), cancelled() and
- * declared(). A job sets up one call per callback; many calls of one job
+ * duplicate() (all of them, for observe()), progress() and log() lines,
+ * and answers sleep(), cancelled(), declared() and details_due(). A job sets up one call per callback; many calls of one job
  * may share one fugue_cancel, so cancelling the job wakes all their
  * sleeps at once.
  *
@@ -65,6 +65,12 @@ typedef struct fugue_report {
 	char *message; /* owned */
 } fugue_report;
 
+/* One duplicate() of observe(). */
+typedef struct fugue_duplicate {
+	size_t item;              /* the batch index of the resource it duplicates */
+	struct json_object *state; /* owned */
+} fugue_duplicate;
+
 typedef struct fugue_call {
 	/* Set by the caller before the callback; all borrowed and may be NULL. */
 	const char *fid;
@@ -75,6 +81,11 @@ typedef struct fugue_call {
 	void *progress_payload;
 	fugue_declared_fn declared;
 	void *declared_payload;
+	/* observe(): the batch, and per item whether its details are due
+	 * (details_due()); DETAILS NULL: all due. */
+	const fugue_observation *items;
+	size_t nitems;
+	const unsigned char *details;
 
 	/* Recorded; owned by the call, freed by fugue_call_clear(). */
 	pthread_mutex_t mutex;
@@ -86,6 +97,9 @@ typedef struct fugue_call {
 	fugue_report *reports;
 	size_t nreports;
 	size_t reports_cap;
+	fugue_duplicate *duplicates;    /* observe(): what duplicate() said */
+	size_t nduplicates;
+	size_t duplicates_cap;
 } fugue_call;
 
 /* A call with nothing set or recorded. */

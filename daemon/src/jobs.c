@@ -638,7 +638,8 @@ static int planner_due(const struct work *w, const char *type)
 }
 
 /* Drift is a declared resource that had converged (Ready, or since found
- * deleted) and no longer matches. Anything else in the plan is work a
+ * deleted) and no longer matches, or a duplicate of one found in AWS
+ * (compiler.h, FUGUE_DUPLICATE_MARK). Anything else in the plan is work a
  * failed job left (a create that failed, an update that did not go
  * through, a resource no longer declared), which is retried whatever the
  * enforcement property says. */
@@ -646,7 +647,9 @@ static int is_drift(const struct work *w, const fugue_action *a)
 {
 	fugue_resource_status before;
 
-	if (a->kind == FUGUE_ACTION_NONE || a->kind == FUGUE_ACTION_DELETE)
+	if (a->kind == FUGUE_ACTION_DELETE)
+		return strstr(a->resource, FUGUE_DUPLICATE_MARK) != NULL;
+	if (a->kind == FUGUE_ACTION_NONE)
 		return 0;
 	before = status_before(w, a->resource);
 	return before == FUGUE_RESOURCE_READY || before == FUGUE_RESOURCE_DELETED;
@@ -900,6 +903,21 @@ static void record_pass(struct work *w, size_t drifted, const char *what,
 	}
 }
 
+/* The rotation of JOB's observation (fugue_core_observe): a routine pass
+ * (some planners due) spreads per-resource reads over passes; any other
+ * converge (resume, retry, start) reads everything. */
+static unsigned long routine_rotation(fugue_job *job)
+{
+	unsigned long n;
+
+	if (!job->due || job->dry_run)
+		return 0;
+	pthread_mutex_lock(&job->c->mu);
+	n = ++job->proc->passes;
+	pthread_mutex_unlock(&job->c->mu);
+	return n;
+}
+
 static void job_converge(fugue_job *job)
 {
 	struct json_object *items = json_object_new_array();
@@ -921,7 +939,8 @@ static void job_converge(fugue_job *job)
 	}
 	recover_if_needed(&w);
 	snapshot(&w);
-	fugue_core_observe(w.c, w.fid, w.comp, &w.live, job->due, &job->cancel, !job->dry_run);
+	fugue_core_observe(w.c, w.fid, w.comp, &w.live, job->due, routine_rotation(job),
+	                   &job->cancel, !job->dry_run);
 	if (cancelled(job)) {
 		reply_cancelled(job);
 		goto out;
@@ -1048,7 +1067,7 @@ static void job_kill(fugue_job *job)
 		goto out;
 	recover_if_needed(&w);
 	/* Observation finds what a lost answer left without a recorded id. */
-	fugue_core_observe(w.c, w.fid, w.comp, &w.live, NULL, &job->cancel, 1);
+	fugue_core_observe(w.c, w.fid, w.comp, &w.live, NULL, 0, &job->cancel, 1);
 	if (cancelled(job)) {
 		reply_cancelled(job);
 		goto out;

@@ -620,11 +620,18 @@ static int is_declared(const builder *b, const char *name)
 static void plan_delete(builder *b, const fugue_live_entry *e)
 {
 	const fugue_composition *prev = b->in->previous;
+	const fugue_composition *decl = prev ? prev : b->in->declared;
+	const char *mark = strstr(e->name, FUGUE_DUPLICATE_MARK);
 	fugue_action *a = add_action(b, e->name, e->type, FUGUE_ACTION_DELETE);
 
-	set_reason(b, a, "no longer declared");
-	if (prev)
-		set_deps(b, a, prev, fugue_composition_find(prev, e->name));
+	if (mark)
+		set_reason(b, a, "a duplicate of %.*s (same tags, another id)",
+		           (int)(mark - e->name), e->name);
+	else
+		set_reason(b, a, "no longer declared");
+	/* A duplicate goes before what its origin depends on. */
+	if (decl && (prev || mark))
+		set_deps(b, a, decl, fugue_composition_origin(decl, e->name));
 }
 
 /* Entries no longer declared: dependents before what they depend on, by the

@@ -107,6 +107,7 @@ static int observe(fugue_conductor *c, const char *fid, const struct json_object
 {
 	const struct pending *first = &p[idx[0]];
 	fugue_observation *items = calloc(n, sizeof(*items));
+	fugue_batch b;
 	size_t i;
 	int rc;
 
@@ -118,8 +119,16 @@ static int observe(fugue_conductor *c, const char *fid, const struct json_object
 		items[i].declared = p[idx[i]].declared;
 		items[i].status = FUGUE_EIO;
 	}
-	rc = fugue_core_observe_batch(c, fid, first->ops, first->planner_data, first->region,
-	                              tags, items, n, cancel, "recovery: observe");
+	memset(&b, 0, sizeof(b));
+	b.ops = first->ops;
+	b.planner_data = first->planner_data;
+	b.region = first->region;
+	b.comp_tags = tags;
+	b.items = items;
+	b.n = n;
+	/* Duplicates are left to the next pass's observation, which tracks them. */
+	rc = fugue_core_observe_batch(c, fid, &b, cancel, "recovery: observe");
+	fugue_core_batch_clear(&b);
 	for (i = 0; i < n; i++) {
 		p[idx[i]].status = rc != 0 ? rc : items[i].status;
 		if (rc == 0 && items[i].status == 0 && items[i].state)

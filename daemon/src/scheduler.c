@@ -556,9 +556,11 @@ static char *slot_key_of(const job *j, const char *type_name, const fugue_type_o
 	return dot ? strndup(type_name, (size_t)(dot - type_name)) : strdup(type_name);
 }
 
+/* NAME's declaration in C (a duplicate's: its origin's, for its type,
+ * region and dependencies), or NULL. */
 static const fugue_resource *find_decl(const fugue_composition *c, const char *name)
 {
-	return c ? fugue_composition_find(c, name) : NULL;
+	return fugue_composition_origin(c, name);
 }
 
 static int node_init(job *j, size_t idx, size_t action, node_op op)

@@ -3,6 +3,7 @@
  * tags, and matching the answer to the batch's items. */
 #include "ec2_api.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -32,10 +33,9 @@ static const char *tag_value(const struct json_object *described, const char *ke
 	return NULL;
 }
 
-/* The element of DESCRIBED that is ITEM, or NULL. */
-static const struct json_object *find(const fugue_ctx *ctx, const fugue_observation *item,
-                                      const struct json_object *described,
-                                      const fugue_ec2_kind *kind)
+/* The index in DESCRIBED of the element that is ITEM, or -1. */
+static long find(const fugue_ctx *ctx, const fugue_observation *item,
+                 const struct json_object *described, const fugue_ec2_kind *kind)
 {
 	size_t i, n = json_object_array_length(described);
 
@@ -47,33 +47,75 @@ static const struct json_object *find(const fugue_ctx *ctx, const fugue_observat
 		if (item->id ? fugue_kit_streq(fugue_kit_str(d, kind->id_key), item->id)
 		             : fugue_kit_streq(tag_value(d, FID_TAG), ctx->fid) &&
 		                       fugue_kit_streq(tag_value(d, RESOURCE_TAG), item->resource))
-			return d;
+			return (long)i;
 	}
+	return -1;
+}
+
+/* The item of ITEMS whose resource is NAME, or NULL. */
+static const fugue_observation *item_named(const fugue_observation *items, size_t n,
+                                           const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < n; i++)
+		if (strcmp(items[i].resource, name) == 0)
+			return &items[i];
 	return NULL;
+}
+
+/* Reports each element of DESCRIBED that no item matched (MATCHED says
+ * which did) but that carries the tags of an item: a duplicate. */
+static void report_duplicates(fugue_ctx *ctx, const fugue_observation *items, size_t n,
+                              const struct json_object *described, const unsigned char *matched,
+                              const fugue_ec2_kind *kind)
+{
+	size_t i, m = json_object_array_length(described);
+
+	for (i = 0; i < m; i++) {
+		const struct json_object *d = json_object_array_get_idx(described, i);
+		const fugue_observation *item;
+		struct json_object *state;
+
+		if (matched[i] || (kind->skip && kind->skip(d)) ||
+		    !fugue_kit_streq(tag_value(d, FID_TAG), ctx->fid))
+			continue;
+		item = item_named(items, n, tag_value(d, RESOURCE_TAG));
+		if (!item)
+			continue;
+		state = kind->make_state(ctx, d);
+		if (state)
+			fugue_kit_duplicate(ctx, item, state);
+	}
 }
 
 int fugue_ec2_match(fugue_ctx *ctx, fugue_observation *items, size_t n,
                     const struct json_object *described, const fugue_ec2_kind *kind)
 {
-	int rc = 0;
+	int is_list = json_object_is_type(described, json_type_array);
+	size_t m = is_list ? json_object_array_length(described) : 0;
+	unsigned char *matched = calloc(m ? m : 1, 1);
+	int rc = matched ? 0 : FUGUE_ENOMEM;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		const struct json_object *d = NULL;
+	for (i = 0; matched && i < n; i++) {
+		long at = is_list ? find(ctx, &items[i], described, kind) : -1;
 
 		items[i].state = NULL;
 		items[i].status = FUGUE_ENOTFOUND;
-		if (json_object_is_type(described, json_type_array))
-			d = find(ctx, &items[i], described, kind);
-		if (!d)
+		if (at < 0)
 			continue;
-		items[i].state = kind->make_state(ctx, d);
+		matched[at] = 1;
+		items[i].state = kind->make_state(ctx, json_object_array_get_idx(described, (size_t)at));
 		items[i].status = items[i].state ? 0 : FUGUE_ENOMEM;
 		if (!items[i].state)
 			rc = FUGUE_ENOMEM;
 		/* the composition's tags are not the resource's `tags` */
 		fugue_kit_fix_tags(ctx, items[i].state, items[i].declared);
 	}
+	if (rc == 0)
+		report_duplicates(ctx, items, n, described, matched, kind);
+	free(matched);
 	if (rc != 0)
 		ctx->host->fail(ctx, rc, NULL, "observe: out of memory");
 	return rc;

@@ -6,6 +6,7 @@
 #include "planner_kit.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,32 @@ void fugue_kit_put_str(struct json_object *o, const char *key, const char *s)
 {
 	if (s)
 		fugue_kit_put(o, key, json_object_new_string(s));
+}
+
+/* --- observe(): the host's ABI 1.1 services ------------------------------------- */
+
+/* Whether HOST's table reaches MEMBER (a host built for an older minor has
+ * a shorter one) and it is set. */
+#define HOST_HAS(host, member)                                                             \
+	((host)->struct_size >= offsetof(fugue_host, member) + sizeof((host)->member) &&     \
+	 (host)->member)
+
+void fugue_kit_duplicate(fugue_ctx *ctx, const fugue_observation *item,
+                         struct json_object *state)
+{
+	if (HOST_HAS(ctx->host, duplicate)) {
+		ctx->host->duplicate(ctx, item, state);
+		return;
+	}
+	ctx->host->log(ctx, FUGUE_LOG_WARN, "%s: %s also carries its tags: a duplicate (this "
+	               "Conductor is too old to delete it)", item->resource,
+	               fugue_kit_str(state, "id") ? fugue_kit_str(state, "id") : "?");
+	json_object_put(state);
+}
+
+int fugue_kit_details_due(fugue_ctx *ctx, const fugue_observation *item)
+{
+	return HOST_HAS(ctx->host, details_due) ? ctx->host->details_due(ctx, item) : 1;
 }
 
 /* --- the tags property ----------------------------------------------------------- */

@@ -142,6 +142,17 @@ struct json_object *fugue_kit_tags_map(const struct json_object *list, int user_
 void fugue_kit_fix_tags(const fugue_ctx *ctx, struct json_object *state,
                         const struct json_object *declared);
 
+/* --- observe(): the host's ABI 1.1 services, safe with an older host ----------- */
+
+/* ctx->host->duplicate(ctx, ITEM, STATE): STATE (transferred) is another
+ * resource carrying ITEM's tags. With a host too old to take it, it is
+ * logged and freed. */
+void fugue_kit_duplicate(fugue_ctx *ctx, const fugue_observation *item,
+                         struct json_object *state);
+
+/* ctx->host->details_due(ctx, ITEM); 1 with a host too old to say. */
+int fugue_kit_details_due(fugue_ctx *ctx, const fugue_observation *item);
+
 /* --- text ----------------------------------------------------------------------- */
 
 /* The base64 (RFC 4648, padded) of LEN bytes at DATA (user data, a key's

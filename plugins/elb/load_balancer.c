@@ -940,8 +940,11 @@ static int lb_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 		items[i].status = FUGUE_ENOTFOUND;
 		if (!d)
 			continue;
-		/* No batch form: one DescribeLoadBalancerAttributes per resource. */
-		items[i].status = fugue_elb_attributes(&a, ctx, name);
+		/* No batch form: one DescribeLoadBalancerAttributes per resource,
+		 * when its details are due (else its attributes are not diffed). */
+		items[i].status = fugue_kit_details_due(ctx, &items[i])
+		                          ? fugue_elb_attributes(&a, ctx, name)
+		                          : 0;
 		if (items[i].status == 0) {
 			items[i].state = lb_state(ctx, d, fugue_kit_get(tags, name), a,
 			                          items[i].declared);

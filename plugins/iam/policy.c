@@ -6,7 +6,8 @@
  * non-default one is deleted first. Observation per cycle: ListPolicies
  * (Scope=Local) and GetAccountAuthorizationDetails(Filter=LocalManagedPolicy),
  * both paged (ids, names, descriptions, documents), plus ListPolicyTags
- * per policy (neither list carries tags). */
+ * per policy whose details are due (neither list carries tags; the
+ * Conductor spreads these over its enforcement passes). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static int policy_compare(const char *name, const struct json_object *a,
 }
 
 /* The state of policy P (GetPolicy's Policy or a ListPolicies element)
- * with its default version's DOCUMENT text and TAGS (an IAM tag list). */
+ * with its default version's DOCUMENT text and TAGS (an IAM tag list;
+ * NULL: not read, the tags are left out). */
 static struct json_object *policy_state(fugue_ctx *ctx, const struct json_object *p,
                                         const char *document, const char *description,
                                         const struct json_object *tags,
@@ -76,7 +78,8 @@ static struct json_object *policy_state(fugue_ctx *ctx, const struct json_object
 	if (description && description[0])
 		fugue_kit_put_str(props, "description", description);
 	fugue_kit_put(props, "document", fugue_iam_doc_parse(document));
-	fugue_kit_put(props, "tags", fugue_kit_tags_map(tags, 1));
+	if (tags)
+		fugue_kit_put(props, "tags", fugue_kit_tags_map(tags, 1));
 	fugue_kit_put(attrs, "arn", fugue_kit_aws_str(p, "Arn"));
 	fugue_kit_put(attrs, "name", fugue_kit_aws_str(p, "PolicyName"));
 	state = fugue_kit_state(fugue_aws_get_string(p, "PolicyId"), props, attrs);
@@ -425,7 +428,9 @@ static void observe_one(fugue_ctx *ctx, fugue_observation *item, const struct js
 		return;
 	}
 	d = fugue_iam_find_by(details, "Arn", fugue_aws_get_string(p, "Arn"));
-	*rc = policy_tags(&tags, ctx, p);
+	/* The tags cost a call per policy: read when its details are due (and
+	 * always to find it by its tags). */
+	*rc = item->id && !fugue_kit_details_due(ctx, item) ? 0 : policy_tags(&tags, ctx, p);
 	if (*rc == FUGUE_ENOTFOUND) { /* deleted between the calls */
 		item->status = FUGUE_ENOTFOUND;
 		*rc = 0;

@@ -6,8 +6,9 @@
  * with CreateTags / DeleteTags.
  *
  * DescribeVpcs does not say the DNS attributes: observe() asks
- * DescribeVpcAttribute twice per VPC found (the only per-resource calls of
- * this planner's observe), and finds the default security group and the
+ * DescribeVpcAttribute twice per VPC whose details are due (the only
+ * per-resource calls of this planner's observe; the Conductor spreads them
+ * over its enforcement passes), and finds the default security group and the
  * main route table of every VPC of the batch with one call each. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -173,13 +174,16 @@ static void add_vpc_children(fugue_ctx *ctx, struct json_object **states, size_t
 	json_object_put(params);
 }
 
-/* Everything DescribeVpcs does not say, for N states at once. */
-static void enrich(fugue_ctx *ctx, struct json_object **states, size_t n)
+/* Everything DescribeVpcs does not say, for N states at once; the DNS
+ * attributes (calls per VPC) of those whose details are due (ITEMS, the
+ * observe() batch the states are of; NULL: all). */
+static void enrich(fugue_ctx *ctx, struct json_object **states, size_t n,
+                   const fugue_observation *items)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (states[i])
+		if (states[i] && (!items || fugue_kit_details_due(ctx, &items[i])))
 			add_dns(ctx, states[i]);
 	}
 	add_vpc_children(ctx, states, n, "DescribeSecurityGroups", "securityGroupInfo",
@@ -195,7 +199,7 @@ static int vpc_read(fugue_ctx *ctx, const char *id, const struct json_object *pr
 	int rc = fugue_ec2_read(out, ctx, &vpc_kind, id, props);
 
 	if (rc == 0)
-		enrich(ctx, out, 1);
+		enrich(ctx, out, 1, NULL);
 	return rc;
 }
 
@@ -296,7 +300,7 @@ static int vpc_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 		return FUGUE_ENOMEM;
 	for (i = 0; i < n; i++)
 		states[i] = items[i].status == 0 ? items[i].state : NULL;
-	enrich(ctx, states, n);
+	enrich(ctx, states, n, items);
 	free(states);
 	return 0;
 }

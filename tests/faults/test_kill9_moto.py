@@ -33,6 +33,14 @@ of a call sequence, the restart's log must show recovery finding what was
 in flight (a create's resource adopted by its tags, by the name the held
 call's tags gave; or an update's resource found).
 
+A create AWS acts on late (test_late_create_*): a small network (VPC,
+subnet, internet gateway) whose CreateVpc the gate holds "late" across a
+crash; the restarted Conductor finds no VPC by the tags and makes one;
+then the held call reaches moto, which makes a second VPC with the same
+tags. The next enforcement pass must delete that duplicate (history: "a
+duplicate of vpc"), or with enforcement off show it as "vpc~ID" and
+leave it; the kill deletes everything either way.
+
 Long (about two minutes): ctest label "faults", run by `make faults`, not
 by `make check`. Run by hand:
     FUGUE_PLANNERS_BUILD=build/planners \\
@@ -40,6 +48,7 @@ by `make check`. Run by hand:
 """
 
 import collections
+import contextlib
 import http.client
 import http.server
 import json
@@ -85,14 +94,24 @@ def planner_paths():
 
 class Hold:
     """A call to hold: the first ACTION after SKIP others. MODE "before":
-    never forwarded; "after": forwarded, and moto's answer kept back.
-    Once held, RESOURCE is the fugue:resource tag the call carried (a
-    create's), else None."""
+    never forwarded; "after": forwarded, and moto's answer kept back;
+    "late": not forwarded while held, forwarded at Gate.land() (AWS acts
+    on it late, after the restarted Conductor went on without it), and
+    moto's answer dropped (its client is dead). Once held, RESOURCE is
+    the fugue:resource tag the call carried (a create's), else None."""
 
     def __init__(self, action, mode, skip=0):
+        if mode not in ("before", "after", "late"):
+            raise ValueError("hold mode %r" % mode)
         self.action, self.mode, self.skip = action, mode, skip
         self.held = threading.Event()
         self.resource = None
+        # "late" only: go lets the call through (cancelled: dropped
+        # instead); landed is set once moto answered it, with answer.
+        self.go = threading.Event()
+        self.cancelled = False
+        self.landed = threading.Event()
+        self.answer = None  # (HTTP status, body)
 
 
 def tagged_resource(body):
@@ -111,7 +130,8 @@ class Gate:
     """A forwarding HTTP proxy on 127.0.0.1 between conductord and moto.
     Counts every call by action; holds the call an armed Hold names until
     release(), after which the held connection is dropped unanswered (its
-    client is dead by then: the test SIGKILLed it)."""
+    client is dead by then: the test SIGKILLed it). A "late" hold is not
+    let go by release(): only by land(), which forwards it then."""
 
     def __init__(self, upstream):
         u = urllib.parse.urlparse(upstream)
@@ -121,6 +141,7 @@ class Gate:
         self.total = 0
         self.hold = None
         self.released = threading.Event()
+        self.late = []  # every "late" hold taken, for close()
         gate = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -167,6 +188,17 @@ class Gate:
             self.hold = None
             self.released.set()
 
+    def land(self, hold, timeout=60):
+        """Lets a held "late" call reach moto now; returns moto's answer
+        (HTTP status, body), which its dead client never gets."""
+        if hold.mode != "late" or not hold.held.is_set():
+            raise HarnessError("land(): %s was not held late" % hold.action)
+        hold.go.set()
+        if not hold.landed.wait(timeout):
+            raise HarnessError("the late %s did not reach moto within %ds"
+                               % (hold.action, timeout))
+        return hold.answer
+
     def count(self):
         with self.lock:
             return self.total
@@ -184,6 +216,8 @@ class Gate:
                 return None
             h.resource = tagged_resource(body)
             h.held.set()
+            if h.mode == "late":
+                self.late.append(h)
             return h
 
     def handle(self, handler, body):
@@ -192,6 +226,11 @@ class Gate:
             self.released.wait(WAIT)
             handler.close_connection = True
             return
+        if hold is not None and hold.mode == "late":
+            hold.go.wait(WAIT)
+            if hold.cancelled or not hold.go.is_set():
+                handler.close_connection = True
+                return
         conn = http.client.HTTPConnection(*self.upstream, timeout=120)
         try:
             headers = {k: v for k, v in handler.headers.items() if k.lower() != "connection"}
@@ -200,6 +239,11 @@ class Gate:
             data = resp.read()
         finally:
             conn.close()
+        if hold is not None and hold.mode == "late":
+            hold.answer = (resp.status, data)
+            hold.landed.set()
+            handler.close_connection = True
+            return
         if hold is not None:
             self.released.wait(WAIT)
             handler.close_connection = True
@@ -215,6 +259,12 @@ class Gate:
 
     def close(self):
         self.release()
+        with self.lock:
+            late = list(self.late)
+        for h in late:  # a late call never landed stays unmade
+            if not h.go.is_set():
+                h.cancelled = True
+                h.go.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -297,11 +347,13 @@ class Kill9Moto(unittest.TestCase):
         self.assertEqual(len(self.declared), N)
         self.rng = random.Random(SEED)
         self.points = []  # what each crash interrupted, for the report
+        # The process the helpers below watch, and its number of resources.
+        self.alias, self.total = "kill9", N
 
     # -- the daemon ------------------------------------------------------------------
 
     def status(self, c):
-        events, final = c.request("status", {"process": "kill9"}, timeout=120)
+        events, final = c.request("status", {"process": self.alias}, timeout=120)
         if final is None or not final.get("ok"):
             return None
         return final["result"]
@@ -318,7 +370,7 @@ class Kill9Moto(unittest.TestCase):
         gate.release()
         self.points.append((what, ready, gate.count()))
         sys.stderr.write("kill -9 #%d: %s (%d/%d Ready, %d AWS calls so far)\n"
-                         % (len(self.points), what, ready, N, gate.count()))
+                         % (len(self.points), what, ready, self.total, gate.count()))
         before = len(c.log())
         c.start(timeout=120)
         return c.log()[before:]
@@ -330,14 +382,16 @@ class Kill9Moto(unittest.TestCase):
         deadline = time.monotonic() + WAIT
         while not hold.held.wait(0.2):
             s = self.status(c)
-            over = s is None or (s["state"] == "Running" and s["counts"]["ready"] == N)
+            over = s is None or (s["state"] == "Running" and
+                                 s["counts"]["ready"] == self.total)
             if over or time.monotonic() > deadline:
                 gate.release()
                 self.fail("kill point not reached: no %s call before the job ended\n%s"
                           % (action, self.log_tail(c)))
-        recovery = self.crash(c, gate, "%s held before it reached moto" % action
-                              if mode == "before" else
-                              "%s reached moto, its answer held back" % action)
+        recovery = self.crash(c, gate, {
+            "before": "%s held before it reached moto",
+            "after": "%s reached moto, its answer held back",
+            "late": "%s held, to reach moto late"}[mode] % action)
         return hold, recovery
 
     def crash_in_flight(self, c, gate, action, mode):
@@ -363,7 +417,8 @@ class Kill9Moto(unittest.TestCase):
 
     def converged(self, c):
         s = self.status(c)
-        if s and s["state"] == "Running" and s["counts"] == {"ready": N, "total": N}:
+        if s and s["state"] == "Running" and \
+                s["counts"] == {"ready": self.total, "total": self.total}:
             return s
         return None
 
@@ -413,7 +468,10 @@ class Kill9Moto(unittest.TestCase):
 
     # -- the test --------------------------------------------------------------------
 
-    def test_kill9_200_resources(self):
+    @contextlib.contextmanager
+    def gated_conductor(self):
+        """A conductord (enforcement every hour) that reaches moto through a
+        Gate; yields (conductor, gate, what moto held before)."""
         c = Conductor(moto=True, fake=False, planners=planner_paths(), start=False,
                       enforce_interval=3600)
         with c:
@@ -421,20 +479,23 @@ class Kill9Moto(unittest.TestCase):
             try:
                 c.extra_env["AWS_ENDPOINT_URL"] = gate.url
                 c.start()
-                baseline = inventory(c)
-                self.run_and_crash(c, gate)
-                status = wait_until("the process to converge", lambda: self.converged(c),
-                                    timeout=WAIT, interval=0.5)
-                ours = self.check_moto(c, baseline, status)
-                self.check_no_drift(c)
-                sys.stderr.write("converged after %d crashes: %s\n" % (
-                    len(self.points),
-                    ", ".join("%d %s" % (len(v), t.split(".")[-1]) for t, v in ours.items())))
-                self.kill_and_crash(c, gate, status["fid"])
-                left = {t: v for t, v in without(inventory(c), baseline).items() if v}
-                self.assertEqual(left, {}, "left in moto after the kill")
+                yield c, gate, inventory(c)
             finally:
                 gate.close()
+
+    def test_kill9_200_resources(self):
+        with self.gated_conductor() as (c, gate, baseline):
+            self.run_and_crash(c, gate)
+            status = wait_until("the process to converge", lambda: self.converged(c),
+                                timeout=WAIT, interval=0.5)
+            ours = self.check_moto(c, baseline, status)
+            self.check_no_drift(c)
+            sys.stderr.write("converged after %d crashes: %s\n" % (
+                len(self.points),
+                ", ".join("%d %s" % (len(v), t.split(".")[-1]) for t, v in ours.items())))
+            self.kill_and_crash(c, gate, status["fid"])
+            left = {t: v for t, v in without(inventory(c), baseline).items() if v}
+            self.assertEqual(left, {}, "left in moto after the kill")
 
     def run_and_crash(self, c, gate):
         result = c.ok("run", {"source": self.source, "sourceName": "kill9.yaml", "wait": False})
@@ -476,6 +537,170 @@ class Kill9Moto(unittest.TestCase):
             return final is not None and not final["ok"] and \
                 final["error"]["code"] == "not_found"
         wait_until("the kill to finish", forgotten, timeout=WAIT, interval=0.5)
+
+    # -- a create AWS acts on late ------------------------------------------------------
+
+    def test_late_create_duplicate_deleted(self):
+        """The next enforcement pass deletes the duplicate a late create made."""
+        self.late_create(enforcement=True)
+
+    def test_late_create_duplicate_enforcement_off(self):
+        """Enforcement off: the duplicate is shown and left; kill deletes it."""
+        self.late_create(enforcement=False)
+
+    def late_create(self, enforcement):
+        """CreateVpc held, conductord SIGKILLed and restarted: its recovery
+        finds no VPC by the tags and the run makes one. Only then does the
+        held call reach moto: a second VPC with the same fugue:fid and
+        fugue:resource tags (what AWS does with a call it received before
+        the crash and acts on late). The Conductor must track it as
+        "vpc~ID", delete it at the next enforcement pass (or, with
+        enforcement off, show it and leave it), and delete it at kill."""
+        self.alias, self.total = "late", len(LATE_DECLARED)
+        with self.gated_conductor() as (c, gate, baseline):
+            ec2 = c.boto3("ec2")
+            fid = c.ok("run", {"source": LATE_SOURCE, "sourceName": "late.yaml",
+                               "wait": False})["fid"]
+            hold, recovery = self.crash_at(c, gate, "CreateVpc", "late")
+            self.assertEqual(hold.resource, "vpc")
+            self.assertIn("recovery: vpc create: not found", recovery,
+                          "the restart did not see the held CreateVpc in flight")
+            status = wait_until("the process to converge", lambda: self.converged(c),
+                                timeout=LATE_WAIT, interval=0.3)
+            vpc = self.resource(status, "vpc")["id"]
+            self.assertEqual(vpc_ids(ec2, fid), [vpc], "before the late create lands")
+            if not enforcement:
+                c.ok("property", {"process": self.alias, "key": "enforcement",
+                                  "value": "off"})
+
+            # The late create lands: two VPCs carry our tags for "vpc".
+            code, body = gate.land(hold)
+            self.assertEqual(code, 200, body[:2000])
+            both = vpc_ids(ec2, fid)
+            self.assertEqual(len(both), 2, "moto holds %s" % both)
+            self.assertIn(vpc, both)
+            late = [v for v in both if v != vpc][0]
+            self.assertEqual(vpc_tags(ec2, late).get("fugue:resource"), "vpc")
+            self.assertEqual(gate.calls["CreateVpc"], 2)
+            sys.stderr.write("late CreateVpc landed: %s beside %s\n" % (late, vpc))
+
+            c.ok("runtime", {"op": "set", "key": "enforce.interval", "value": "1"})
+            if enforcement:
+                self.check_duplicate_deleted(c, ec2, fid, vpc, late)
+            else:
+                self.check_duplicate_kept(c, gate, ec2, fid, vpc, late)
+
+            c.ok("runtime", {"op": "set", "key": "enforce.interval", "value": "3600"})
+            events, final = c.request("kill", {"process": self.alias}, timeout=300)
+            self.assertTrue(final and final["ok"], final)
+            self.assertEqual(final["result"]["state"], "Killed")
+            self.assertEqual(vpc_ids(ec2, fid), [], "VPCs left after the kill")
+            left = {t: v for t, v in without(inventory(c), baseline).items() if v}
+            self.assertEqual(left, {}, "left in moto after the kill")
+
+    def resource(self, status, name):
+        found = [r for r in status["resources"] if r["name"] == name]
+        self.assertEqual(len(found), 1, status["resources"])
+        return found[0]
+
+    def drift_entries(self, c):
+        entries = c.ok("history", {"process": self.alias, "limit": 0})["entries"]
+        return [e for e in entries if e["kind"] == "drift"]
+
+    def check_duplicate_deleted(self, c, ec2, fid, vpc, late):
+        """One pass deletes LATE: moto holds VPC only, status names it and
+        nothing else, history says why."""
+        def done():
+            s = self.status(c)
+            if s is None or vpc_ids(ec2, fid) != [vpc]:
+                return None
+            if [r for r in s["resources"] if "~" in r["name"]]:
+                return None
+            if not [e for e in self.drift_entries(c) if "a duplicate of" in e["summary"]]:
+                return None
+            return s
+        try:
+            s = wait_until("the duplicate %s to be deleted" % late, done,
+                           timeout=LATE_WAIT, interval=0.5)
+        except HarnessError as e:
+            s = self.status(c)
+            self.fail("%s\nmoto: %s\nstatus: %s\ndrift: %s\n%s" % (
+                e, vpc_ids(ec2, fid), s and [(r["name"], r["id"]) for r in s["resources"]],
+                json.dumps(self.drift_entries(c))[:3000], self.log_tail(c)))
+        self.assertEqual(self.resource(s, "vpc")["id"], vpc)
+        self.assertEqual(sorted(r["name"] for r in s["resources"]), sorted(LATE_DECLARED))
+        entry = [e for e in self.drift_entries(c) if "a duplicate of" in e["summary"]][0]
+        self.assertIn("a duplicate of vpc", entry["summary"])
+        self.assertIn("vpc~" + late, json.dumps(entry))
+        self.assertIn("vpc: %s also carries its tags" % late, c.log())
+        converged = wait_until("Running with every resource Ready", lambda: self.converged(c),
+                               timeout=LATE_WAIT, interval=0.3)
+        self.assertEqual(self.resource(converged, "vpc")["id"], vpc)
+        sys.stderr.write("duplicate deleted: %s\n" % entry["summary"])
+
+    def check_duplicate_kept(self, c, gate, ec2, fid, vpc, late):
+        """Enforcement off: LATE shows in status as vpc~LATE, counted as
+        drift, and passes leave it in moto."""
+        name = "vpc~" + late
+
+        def shown():
+            s = self.status(c)
+            return s if s and [r for r in s["resources"] if r["name"] == name] else None
+        try:
+            wait_until("status to show %s" % name, shown, timeout=LATE_WAIT, interval=0.5)
+        except HarnessError as e:
+            s = self.status(c)
+            self.fail("%s\nstatus: %s\n%s" % (
+                e, s and [(r["name"], r["id"]) for r in s["resources"]], self.log_tail(c)))
+        # Several passes at 1 s (each one DescribeVpcs at least): none may delete it.
+        mark = gate.calls["DescribeVpcs"]
+        wait_until("three more passes", lambda: gate.calls["DescribeVpcs"] >= mark + 3,
+                   timeout=LATE_WAIT, interval=0.3)
+        s = shown()
+        self.assertIsNotNone(s, "%s no longer in status" % name)
+        self.assertEqual(self.resource(s, name)["id"], late)
+        self.assertEqual(self.resource(s, "vpc")["id"], vpc)
+        self.assertGreaterEqual(s["drift"], 1, s)
+        self.assertEqual(sorted(vpc_ids(ec2, fid)), sorted([vpc, late]),
+                         "a pass with enforcement off deleted something")
+        self.assertEqual(gate.calls["DeleteVpc"], 0)
+        entries = [e for e in self.drift_entries(c) if "a duplicate of vpc" in e["summary"]]
+        self.assertTrue(entries, "no drift entry for the duplicate: %s"
+                        % json.dumps(self.drift_entries(c))[:3000])
+        for e in entries:
+            self.assertIn("enforcement off", e["summary"])
+            self.assertIn(name, json.dumps(e))
+        sys.stderr.write("duplicate kept with enforcement off: %s (drift %d)\n"
+                         % (name, s["drift"]))
+
+
+LATE_SOURCE = """composition: late
+resources:
+  vpc:
+    type: AWS.VPC.Vpc
+    cidrBlock: 10.7.0.0/16
+  subnet:
+    type: AWS.VPC.Subnet
+    vpc: !ref vpc
+    cidrBlock: 10.7.1.0/24
+    availabilityZone: us-east-1a
+  igw:
+    type: AWS.VPC.InternetGateway
+    vpc: !ref vpc
+"""
+LATE_DECLARED = ("vpc", "subnet", "igw")
+# Upper bound for one wait of the late-create tests (a converge, a pass).
+LATE_WAIT = 90
+
+
+def vpc_ids(ec2, fid):
+    """The VPCs in moto tagged with process FID, sorted."""
+    f = [{"Name": "tag:fugue:fid", "Values": [fid]}]
+    return sorted(v["VpcId"] for v in ec2.describe_vpcs(Filters=f)["Vpcs"])
+
+
+def vpc_tags(ec2, vpc):
+    return tag_map(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0].get("Tags"))
 
 
 if __name__ == "__main__":

@@ -1310,6 +1310,216 @@ static int server_update_began(const void *arg)
 	return fake_calls("update", "Fake.Compute.Server") >= 1;
 }
 
+/* --- duplicates ------------------------------------------------------------------- */
+
+/* Writes a copy of the fake's record of NAME under a new id: a second
+ * resource with NAME's tags, what a create AWS acted on after its answer
+ * was lost leaves. Its id into ID. */
+static void fake_duplicate(const char *name, char *id, size_t size)
+{
+	static unsigned int seq;
+	struct json_object *rec = fake_find(name);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+	snprintf(id, size, "%s-dup%u", fugue_test_nn(get_str(rec, "id")), ++seq);
+	json_object_object_add(rec, "id", json_object_new_string(id));
+	json_object_object_del(rec, "clientToken");
+	fake_write(rec);
+	json_object_put(rec);
+}
+
+static int fake_has_id(const void *arg)
+{
+	char *file = NULL;
+	char *path;
+	int yes;
+
+	if (asprintf(&file, "%s.json", (const char *)arg) < 0)
+		abort();
+	path = join(fake_dir, file);
+	yes = access(path, F_OK) == 0;
+	free(path);
+	free(file);
+	return yes;
+}
+
+static int fake_lacks_id(const void *arg)
+{
+	return !fake_has_id(arg);
+}
+
+/* The id the fake has for NAME into ID (the first found by its tag). */
+static void fake_id_of(const char *name, char *id, size_t size)
+{
+	struct json_object *rec = fake_find(name);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+	snprintf(id, size, "%s", fugue_test_nn(get_str(rec, "id")));
+	json_object_put(rec);
+}
+
+/* Whether `status` of process ARG lists exactly the three declared
+ * resources (no duplicate's record left). */
+static int status_has_only_declared(const void *arg)
+{
+	struct json_object *r = ok_result("status", "{\"process\": \"%s\"}", (const char *)arg);
+	int yes = json_object_array_length(get(r, "resources")) == 3 &&
+	          status_resource(r, "net") && status_resource(r, "sub") &&
+	          status_resource(r, "srv");
+
+	json_object_put(r);
+	return yes;
+}
+
+/* A second resource with a declared one's tags is drift: the next pass
+ * tracks it as "NAME~ID", deletes it and keeps the original. */
+static void test_duplicate_deleted(void)
+{
+	struct json_object *e;
+	struct json_object *r;
+	char name[256];
+	char orig[128];
+	char dup[128];
+	char fid[64];
+
+	fresh();
+	snprintf(fid, sizeof(fid), "%s", run_ok(COMPOSITION, NULL));
+	fake_id_of("sub", orig, sizeof(orig));
+	fake_duplicate("sub", dup, sizeof(dup));
+	CU_ASSERT_EQUAL(fake_count("Fake.Net.Subnet"), 2);
+	set_interval("0.1");
+	CU_ASSERT(eventually(fake_lacks_id, dup));
+	CU_ASSERT(fake_has_id(orig));
+	CU_ASSERT_EQUAL(fake_count(NULL), 3);
+	CU_ASSERT(eventually(has_history, (const char *[]){ fid, "drift" }));
+	e = history_entry(fid, "drift");
+	snprintf(name, sizeof(name), "sub~%s", dup);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fugue_test_nn(get_str(e, "summary")), "corrected"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fugue_test_nn(get_str(e, "summary")), "a duplicate of sub"));
+	CU_ASSERT_PTR_NOT_NULL(drift_item(e, name, NULL));
+	json_object_put(e);
+	CU_ASSERT(eventually(status_has_only_declared, fid));
+	r = ok_result("status", "{\"process\": \"%s\"}", fid);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(get_str(status_resource(r, "sub"), "id")), orig);
+	json_object_put(r);
+	CU_ASSERT(wait_state(fid, "Running", NULL));
+}
+
+static int status_lists(const void *arg)
+{
+	const char *const *want = arg; /* {fid, resource} */
+	struct json_object *r = ok_result("status", "{\"process\": \"%s\"}", want[0]);
+	int yes = status_resource(r, want[1]) != NULL;
+
+	json_object_put(r);
+	return yes;
+}
+
+/* With enforcement off a duplicate is tracked and shown, not deleted; kill
+ * deletes it with the rest, in dependency order (a duplicate server in the
+ * original subnet goes before it: the fake refuses otherwise). */
+static void test_duplicate_report_only_then_kill(void)
+{
+	struct json_object *r;
+	char dup_sub[128];
+	char dup_srv[128];
+	char name[256];
+	char fid[64];
+
+	fresh();
+	snprintf(fid, sizeof(fid), "%s", run_ok(COMPOSITION, NULL));
+	r = ok_result("property",
+	              "{\"process\": \"web\", \"key\": \"enforcement\", \"value\": \"off\"}");
+	json_object_put(r);
+	fake_duplicate("sub", dup_sub, sizeof(dup_sub));
+	fake_duplicate("srv", dup_srv, sizeof(dup_srv));
+	set_interval("0.1");
+	snprintf(name, sizeof(name), "srv~%s", dup_srv);
+	CU_ASSERT(eventually(status_lists, (const char *[]){ fid, name }));
+	snprintf(name, sizeof(name), "sub~%s", dup_sub);
+	CU_ASSERT(eventually(status_lists, (const char *[]){ fid, name }));
+	CU_ASSERT(eventually(drift_status_at_least_one, fid));
+	CU_ASSERT(fake_has_id(dup_sub));
+	CU_ASSERT(fake_has_id(dup_srv));
+	CU_ASSERT_EQUAL(fake_count(NULL), 5);
+	set_interval("3600");
+	r = ok_result("kill", "{\"process\": \"web\"}");
+	json_object_put(r);
+	CU_ASSERT_EQUAL(fake_count(NULL), 0);
+}
+
+/* Kill finds a duplicate no pass has seen yet (its observation comes first). */
+static void test_duplicate_kill(void)
+{
+	struct json_object *r;
+	char dup[128];
+	char fid[64];
+
+	fresh();
+	snprintf(fid, sizeof(fid), "%s", run_ok(COMPOSITION, NULL));
+	fake_duplicate("net", dup, sizeof(dup));
+	CU_ASSERT_EQUAL(fake_count(NULL), 4);
+	r = ok_result("kill", "{\"process\": \"web\"}");
+	json_object_put(r);
+	CU_ASSERT_EQUAL(fake_count(NULL), 0);
+	CU_ASSERT(has_history((const char *[]){ fid, "kill" }));
+}
+
+/* --- details spread over passes ---------------------------------------------------- */
+
+#define MANY_NETWORKS 60
+
+static long observe_calls(void)
+{
+	return fake_calls("observe", "Fake.Net.Network");
+}
+
+static int observed_six_more(const void *arg)
+{
+	return observe_calls() >= *(const long *)arg + 6;
+}
+
+/* A routine pass reads the per-resource details (a network's name, in the
+ * fake) of a slice of at most FUGUE_CORE_DETAILS_PER_PASS (10) resources
+ * per type, turn about: 60 networks are read 10 a pass, and drift in a
+ * detail is still found (within six passes). */
+static void test_details_spread(void)
+{
+	char *source = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&source, &len);
+	long o0, o1, d0, d1, passes, reads;
+	int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("composition: many\nresources:\n", f);
+	for (i = 0; i < MANY_NETWORKS; i++)
+		fprintf(f, "  n%02d:\n    type: Fake.Net.Network\n    cidr: 10.%d.0.0/16\n"
+		           "    name: n%02d\n", i, i, i);
+	fclose(f);
+	fresh();
+	run_ok(source, NULL);
+	free(source);
+	o0 = observe_calls();
+	d0 = fake_calls("details", "Fake.Net.Network");
+	set_interval("0.1");
+	CU_ASSERT(eventually(observed_six_more, &o0));
+	set_interval("3600");
+	/* A pass may be under way: its observe is counted, not all its reads. */
+	o1 = observe_calls();
+	d1 = fake_calls("details", "Fake.Net.Network");
+	passes = o1 - o0;
+	reads = d1 - d0;
+	CU_ASSERT(passes >= 6);
+	CU_ASSERT(reads <= 10 * passes);
+	CU_ASSERT(reads >= 10 * (passes - 1));
+	/* A detail's drift: found within six passes, corrected. */
+	fake_set("n37", "name", "hacked");
+	set_interval("0.1");
+	CU_ASSERT(eventually(fake_prop_is, (const char *[]){ "n37", "name", "n37" }));
+	set_interval("3600");
+}
+
 static void test_cancel_running_job(void)
 {
 	struct json_object *src = json_object_new_string(COMPOSITION);
@@ -1637,6 +1847,11 @@ int fugue_test_register(void)
 	    !CU_add_test(s, "lock", test_lock) ||
 	    !CU_add_test(s, "suspend and resume", test_suspend_resume) ||
 	    !CU_add_test(s, "kill", test_kill) || !CU_add_test(s, "release", test_release) ||
+	    !CU_add_test(s, "duplicate deleted", test_duplicate_deleted) ||
+	    !CU_add_test(s, "duplicate recorded only, then killed",
+	                 test_duplicate_report_only_then_kill) ||
+	    !CU_add_test(s, "duplicate found by kill", test_duplicate_kill) ||
+	    !CU_add_test(s, "details spread over passes", test_details_spread) ||
 	    !CU_add_test(s, "suspend and kill cancel a running job", test_cancel_running_job) ||
 	    !CU_add_test(s, "failure isolation and retry", test_failure_isolation_and_retry) ||
 	    !CU_add_test(s, "runtime settings", test_runtime) ||

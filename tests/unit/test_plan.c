@@ -684,6 +684,43 @@ static void test_delete_undeclared(void)
 	fugue_composition_free(prev);
 }
 
+/* A duplicate ("NAME~ID", compiler.h) is deleted with its origin's
+ * dependencies and a reason that says whose duplicate it is, whether the
+ * origin is declared (converge) or not (kill). */
+static void test_delete_duplicate(void)
+{
+	fugue_composition *c = compile(WEBAPP);
+	fugue_live live = FUGUE_LIVE_INIT;
+	const fugue_action *a;
+	fugue_plan plan;
+
+	converge(&live, c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fugue_live_ensure(&live, "sub~subnet-2", "Fake.Net.Subnet"));
+	CU_ASSERT_PTR_EQUAL(fugue_composition_origin(c, "sub~subnet-2"),
+	                    fugue_composition_find(c, "sub"));
+	CU_ASSERT_PTR_NULL(fugue_composition_origin(c, "su~subnet-2"));
+
+	plan = plan_of(c, NULL, &live);
+	a = fugue_plan_find(&plan, "sub~subnet-2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL(a->kind, FUGUE_ACTION_DELETE);
+	CU_ASSERT_STRING_EQUAL(fugue_test_nn(a->reason), "a duplicate of sub (same tags, another id)");
+	CU_ASSERT_EQUAL_FATAL(a->ndeps, 1);
+	CU_ASSERT_STRING_EQUAL(a->deps[0], "net");
+	CU_ASSERT_EQUAL(plan.counts[FUGUE_ACTION_DELETE], 1);
+	fugue_plan_clear(&plan);
+
+	plan = plan_of(NULL, c, &live);
+	a = fugue_plan_find(&plan, "sub~subnet-2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_EQUAL_FATAL(a->ndeps, 1);
+	CU_ASSERT_STRING_EQUAL(a->deps[0], "net");
+	CU_ASSERT_EQUAL(plan.counts[FUGUE_ACTION_DELETE], 4);
+	fugue_plan_clear(&plan);
+	fugue_live_clear(&live);
+	fugue_composition_free(c);
+}
+
 static void test_kill(void)
 {
 	fugue_composition *prev = compile(WEBAPP);
@@ -1070,6 +1107,7 @@ int fugue_test_register(void)
 	    !CU_add_test(declared, "type changed", test_type_changed) ||
 	    !CU_add_test(declared, "deleted outside Fugue", test_deleted_outside) ||
 	    !CU_add_test(deletes, "undeclared, reverse order", test_delete_undeclared) ||
+	    !CU_add_test(deletes, "a duplicate, with its origin's dependencies", test_delete_duplicate) ||
 	    !CU_add_test(deletes, "kill", test_kill) ||
 	    !CU_add_test(compare, "write-only", test_write_only) ||
 	    !CU_add_test(compare, "sensitive", test_sensitive) ||

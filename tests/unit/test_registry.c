@@ -54,7 +54,7 @@ static const struct {
 	const char *reason;
 } broken[] = {
 	{ "FUGUE_TEST_BROKEN_abi_major", "30-abi_major.so",
-	  "refused: built for planner ABI 2.0, this conductor speaks 1.0" },
+	  "refused: built for planner ABI 2.0, this conductor speaks 1.1" },
 	{ "FUGUE_TEST_BROKEN_signature", "31-signature.so",
 	  "refused: signature 'fugue-planner/1 ptr4 long4 size4 le' does not match this "
 	  "conductor's '" FUGUE_PLANNER_SIGNATURE "'" },

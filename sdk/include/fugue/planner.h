@@ -68,9 +68,10 @@ extern "C" {
 #endif
 
 struct json_object;
+struct fugue_observation;
 
 #define FUGUE_PLANNER_ABI_MAJOR 1
-#define FUGUE_PLANNER_ABI_MINOR 0
+#define FUGUE_PLANNER_ABI_MINOR 1
 
 #define FUGUE_STR_(x) #x
 #define FUGUE_STR(x) FUGUE_STR_(x)
@@ -199,6 +200,24 @@ struct fugue_host {
 	 * composition (a subnet checking its CIDR against its VPC's), or NULL.
 	 * Borrowed; references in it are unresolved ({"$ref": "NAME", "attr": "id"}). */
 	const struct json_object *(*declared)(fugue_ctx *ctx, const char *resource);
+
+	/* --- ABI 1.1: check host->struct_size before calling these. --- */
+
+	/* observe(): another resource in AWS that carries ITEM's tags
+	 * (fugue:fid = ctx->fid, fugue:resource = ITEM's resource) but is not
+	 * the one ITEM was matched to: a duplicate, which a create AWS acted on
+	 * after its answer was lost can leave when the API takes no
+	 * ClientToken. STATE (its state, as an item's) is transferred. The
+	 * Conductor tracks it and deletes it. ITEM points into the batch. */
+	void (*duplicate)(fugue_ctx *ctx, const struct fugue_observation *item,
+	                  struct json_object *state);
+	/* observe(): whether to read ITEM's details now - the properties that
+	 * cost a call per resource (a VPC's DNS attributes). The Conductor
+	 * spreads those reads over its enforcement passes so that a pass costs
+	 * calls per type and page, not per resource. When 0, leave those
+	 * properties out of the state (not diffed this time). ITEM points into
+	 * the batch. */
+	int (*details_due)(fugue_ctx *ctx, const struct fugue_observation *item);
 };
 
 /* --- resource state ----------------------------------------------------------

@@ -16,7 +16,10 @@
  *                     survives the Conductor being killed at any point
  *   _calls.json       calls per operation and type: {"observe": {"Fake.Net.Subnet": 3}}
  *                     (observe lists the directory once per call, as one
- *                     filtered Describe would)
+ *                     filtered Describe would; "details" counts the networks
+ *                     whose name observe read: a network's name is its
+ *                     per-resource detail, read only when the host says it
+ *                     is due)
  *   _faults.json      injected faults, read on every call:
  *                     {"create": {"Fake.Compute.Server": {"fail": 2, "code": "Throttling",
  *                      "delay_ms": 200, "delay_after_ms": 0, "after": false}}}
@@ -29,6 +32,9 @@
  *   _lifecycle.log    "init fake" / "shutdown fake" lines, for load-order tests
  *   _lock             flock(2)ed around every read-modify-write of the above
  *
+ * observe() tells the host of duplicates: records of the type that carry
+ * an item's fugue:fid and fugue:resource tags but are not the item's.
+ *
  * Like EC2, create() with a client token already used returns the resource
  * made the first time, remove() of a resource already gone succeeds, and a
  * resource that others still reference cannot be removed (DependencyViolation).
@@ -38,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -806,9 +813,64 @@ static int matches(const struct json_object *rec, const fugue_ctx *ctx,
 	return str_eq(fid, ctx->fid) && str_eq(resource, item->resource);
 }
 
+/* Whether the host is new enough to offer MEMBER (ABI 1.1). */
+#define HOST_HAS(host, member)                                                             \
+	((host)->struct_size >= offsetof(fugue_host, member) + sizeof((host)->member) &&     \
+	 (host)->member)
+
+/* A network's name is its "detail": as a VPC's DNS attributes, it costs a
+ * call per resource in a real service, so it is read (and counted as a
+ * "details" call) only when the host says the item's details are due. */
+static void observe_details(fugue_ctx *ctx, const char *dir, const fugue_observation *item)
+{
+	struct json_object *props = get(item->state, "properties");
+
+	if (!str_eq(ctx->type, "Fake.Net.Network") || !props)
+		return;
+	if (item->id && HOST_HAS(ctx->host, details_due) && !ctx->host->details_due(ctx, item)) {
+		json_object_object_del(props, "name");
+		return;
+	}
+	count_call(dir, "details", ctx->type);
+}
+
+/* The item of ITEMS whose resource is NAME, or NULL. */
+static const fugue_observation *item_named(const fugue_observation *items, size_t n,
+                                           const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < n; i++)
+		if (str_eq(items[i].resource, name))
+			return &items[i];
+	return NULL;
+}
+
+/* Records of this type that no item matched (MATCHED) but that carry an
+ * item's tags: duplicates, told to the host. */
+static void report_duplicates(fugue_ctx *ctx, const fugue_observation *items, size_t n,
+                              const struct json_object *all, const unsigned char *matched)
+{
+	size_t j;
+
+	for (j = 0; j < json_object_array_length(all); j++) {
+		const struct json_object *rec = json_object_array_get_idx(all, j);
+		const struct json_object *tags = get(rec, "tags");
+		const fugue_observation *item =
+		        item_named(items, n, get_str(tags, "fugue:resource"));
+
+		if (matched[j] || !item || !str_eq(get_str(rec, "type"), ctx->type) ||
+		    !str_eq(get_str(tags, "fugue:fid"), ctx->fid))
+			continue;
+		if (HOST_HAS(ctx->host, duplicate))
+			ctx->host->duplicate(ctx, item, state_of(rec));
+	}
+}
+
 static int fake_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 {
 	const char *dir = fake_dir(ctx);
+	unsigned char *matched;
 	struct json_object *all;
 	struct fault f;
 	size_t i;
@@ -821,7 +883,9 @@ static int fake_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 	if (rc != 0)
 		return rc;
 	all = list_resources(dir); /* the one "Describe" of this batch */
-	if (!all) {
+	matched = all ? calloc(json_object_array_length(all) + 1, 1) : NULL;
+	if (!matched) {
+		json_object_put(all);
 		for (i = 0; i < n; i++)
 			items[i].status = FUGUE_EIO;
 		return fail_io(ctx, "list the service directory");
@@ -835,12 +899,17 @@ static int fake_observe(fugue_ctx *ctx, fugue_observation *items, size_t n)
 			if (matches(rec, ctx, &items[i])) {
 				items[i].status = 0;
 				items[i].state = state_of(rec);
+				matched[j] = 1;
+				observe_details(ctx, dir, &items[i]);
 				break;
 			}
 		}
 	}
-	json_object_put(all);
 	rc = leave(ctx, "observe", &f);
+	if (rc == 0)
+		report_duplicates(ctx, items, n, all, matched);
+	free(matched);
+	json_object_put(all);
 	for (i = 0; rc != 0 && i < n; i++) {
 		json_object_put(items[i].state);
 		items[i].state = NULL;
