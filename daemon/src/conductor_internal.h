@@ -166,7 +166,7 @@ typedef struct fugue_batch {
 	void *planner_data;
 	const char *region;
 	const struct json_object *comp_tags; /* the composition's tags, may be NULL */
-	fugue_observation *items;            /* borrowed; filled by the planner */
+	fugue_observation *items;            /* owned; filled by the planner */
 	size_t n;
 	const unsigned char *details;        /* per item: details due (NULL: all) */
 	fugue_duplicate *duplicates;         /* out, owned: fugue_core_batch_clear() */
@@ -180,7 +180,12 @@ typedef struct fugue_batch {
  * observe()'s result. (enforce.c; recovery uses it too.) */
 int fugue_core_observe_batch(fugue_conductor *c, const char *fid, fugue_batch *b,
                              fugue_cancel *cancel, const char *what);
-/* Frees B's duplicates. */
+/* B for N items of OPS (PLANNER_DATA, REGION, COMP_TAGS): the items
+ * allocated, each with status FUGUE_EIO, for the caller to name. Returns 0
+ * or FUGUE_ENOMEM. */
+int fugue_core_batch_init(fugue_batch *b, const fugue_type_ops *ops, void *planner_data,
+                          const char *region, const struct json_object *comp_tags, size_t n);
+/* Frees B's items (not their states) and duplicates. */
 void fugue_core_batch_clear(fugue_batch *b);
 /* Log fields FUGUE_FID and FUGUE_RESOURCE (either may be NULL). */
 void fugue_core_log(fugue_log_level level, const char *fid, const char *resource, const char *fmt,

@@ -194,6 +194,25 @@ int fugue_core_observe_batch(fugue_conductor *c, const char *fid, fugue_batch *b
 	return rc;
 }
 
+int fugue_core_batch_init(fugue_batch *b, const fugue_type_ops *ops, void *planner_data,
+                          const char *region, const struct json_object *comp_tags, size_t n)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	b->items = calloc(n ? n : 1, sizeof(*b->items));
+	if (!b->items)
+		return FUGUE_ENOMEM;
+	for (i = 0; i < n; i++)
+		b->items[i].status = FUGUE_EIO;
+	b->ops = ops;
+	b->planner_data = planner_data;
+	b->region = region;
+	b->comp_tags = comp_tags;
+	b->n = n;
+	return 0;
+}
+
 void fugue_core_batch_clear(fugue_batch *b)
 {
 	size_t i;
@@ -201,8 +220,8 @@ void fugue_core_batch_clear(fugue_batch *b)
 	for (i = 0; i < b->nduplicates; i++)
 		json_object_put(b->duplicates[i].state);
 	free(b->duplicates);
-	b->duplicates = NULL;
-	b->nduplicates = 0;
+	free(b->items);
+	memset(b, 0, sizeof(*b));
 }
 
 /* STATE, another AWS resource with T's tags, is tracked as a resource of
@@ -244,26 +263,20 @@ static int observe_batch(fugue_conductor *c, const char *fid, const fugue_compos
                          const unsigned char *details, fugue_cancel *cancel, int write)
 {
 	const struct target *first = &targets[idx[0]];
-	fugue_observation *items = calloc(n, sizeof(*items));
+	fugue_observation *items;
 	fugue_batch b;
 	size_t i;
 	int rc;
 
-	if (!items)
+	if (fugue_core_batch_init(&b, first->ops, first->planner_data, first->region,
+	                          comp ? comp->tags : NULL, n) != 0)
 		return FUGUE_ENOMEM;
+	items = b.items;
 	for (i = 0; i < n; i++) {
 		items[i].resource = targets[idx[i]].name;
 		items[i].id = targets[idx[i]].id;
 		items[i].declared = targets[idx[i]].declared;
-		items[i].status = FUGUE_EIO;
 	}
-	memset(&b, 0, sizeof(b));
-	b.ops = first->ops;
-	b.planner_data = first->planner_data;
-	b.region = first->region;
-	b.comp_tags = comp ? comp->tags : NULL;
-	b.items = items;
-	b.n = n;
 	b.details = details;
 	rc = fugue_core_observe_batch(c, fid, &b, cancel, "observe");
 	for (i = 0; i < n; i++) {
@@ -288,7 +301,6 @@ static int observe_batch(fugue_conductor *c, const char *fid, const fugue_compos
 		b.duplicates[i].state = NULL;
 	}
 	fugue_core_batch_clear(&b);
-	free(items);
 	return rc;
 }
 

@@ -106,29 +106,21 @@ static int observe(fugue_conductor *c, const char *fid, const struct json_object
                    struct pending *p, const size_t *idx, size_t n, fugue_cancel *cancel)
 {
 	const struct pending *first = &p[idx[0]];
-	fugue_observation *items = calloc(n, sizeof(*items));
+	fugue_observation *items;
 	fugue_batch b;
 	size_t i;
 	int rc;
 
-	if (!items)
+	if (fugue_core_batch_init(&b, first->ops, first->planner_data, first->region, tags, n) != 0)
 		return FUGUE_ENOMEM;
+	items = b.items;
 	for (i = 0; i < n; i++) {
 		items[i].resource = p[idx[i]].name;
 		items[i].id = p[idx[i]].id;
 		items[i].declared = p[idx[i]].declared;
-		items[i].status = FUGUE_EIO;
 	}
-	memset(&b, 0, sizeof(b));
-	b.ops = first->ops;
-	b.planner_data = first->planner_data;
-	b.region = first->region;
-	b.comp_tags = tags;
-	b.items = items;
-	b.n = n;
 	/* Duplicates are left to the next pass's observation, which tracks them. */
 	rc = fugue_core_observe_batch(c, fid, &b, cancel, "recovery: observe");
-	fugue_core_batch_clear(&b);
 	for (i = 0; i < n; i++) {
 		p[idx[i]].status = rc != 0 ? rc : items[i].status;
 		if (rc == 0 && items[i].status == 0 && items[i].state)
@@ -136,7 +128,7 @@ static int observe(fugue_conductor *c, const char *fid, const struct json_object
 		else
 			json_object_put(items[i].state);
 	}
-	free(items);
+	fugue_core_batch_clear(&b);
 	return rc;
 }
 

@@ -1,8 +1,11 @@
-/* kit_wait.c - fugue_kit_wait_for() (planner_kit.h): polls with backoff, a
- * deadline and progress lines, cancellable through the host's sleep. */
+/* kit_wait.c - fugue_kit_wait_for() and fugue_kit_wait_gone() (planner_kit.h):
+ * polls with backoff, a deadline and progress lines, cancellable through the
+ * host's sleep. */
 #include "planner_kit.h"
 
 #include <time.h>
+
+#include <json-c/json.h>
 
 #define WAIT_DEADLINE_MS 300000L
 #define WAIT_FIRST_MS 250L
@@ -66,3 +69,27 @@ int fugue_kit_wait_for(fugue_ctx *ctx, const fugue_kit_wait *w, fugue_kit_poll_f
 	}
 }
 
+/* What one poll of fugue_kit_wait_gone() reads. */
+struct gone_poll {
+	fugue_kit_read_fn read;
+	const char *id;
+};
+
+static int poll_gone(fugue_ctx *ctx, void *arg, int *done)
+{
+	const struct gone_poll *g = arg;
+	struct json_object *out = NULL;
+	int rc = g->read(&out, ctx, g->id);
+
+	json_object_put(out);
+	*done = rc == FUGUE_ENOTFOUND;
+	return *done ? 0 : rc;
+}
+
+int fugue_kit_wait_gone(fugue_ctx *ctx, const fugue_kit_wait *w, fugue_kit_read_fn read,
+                        const char *id)
+{
+	struct gone_poll g = { read, id };
+
+	return fugue_kit_wait_for(ctx, w, poll_gone, &g);
+}

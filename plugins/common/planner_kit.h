@@ -201,6 +201,14 @@ typedef struct fugue_kit_wait {
 int fugue_kit_wait_for(fugue_ctx *ctx, const fugue_kit_wait *w, fugue_kit_poll_fn poll,
                        void *arg);
 
+/* Reads resource ID into *OUT (the caller's): 0, FUGUE_ENOTFOUND when it
+ * is gone, or another error (fail() called). */
+typedef int (*fugue_kit_read_fn)(struct json_object **out, fugue_ctx *ctx, const char *id);
+
+/* fugue_kit_wait_for() until READ says ID is gone: the wait after a delete. */
+int fugue_kit_wait_gone(fugue_ctx *ctx, const fugue_kit_wait *w, fugue_kit_read_fn read,
+                        const char *id);
+
 /* --- networks ------------------------------------------------------------------ */
 
 /* An IPv4 CIDR "10.0.1.0/24": 0 with *ADDR (host order) and *PREFIX, or

@@ -833,16 +833,6 @@ static int lb_update(fugue_ctx *ctx, const struct json_object *state,
 
 /* --- remove ------------------------------------------------------------------------------- */
 
-static int poll_gone(fugue_ctx *ctx, void *arg, int *done)
-{
-	struct json_object *d = NULL;
-	int rc = fugue_elb_describe_one(&d, ctx, arg);
-
-	json_object_put(d);
-	*done = rc == FUGUE_ENOTFOUND;
-	return *done ? 0 : rc;
-}
-
 static int lb_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *name = fugue_kit_str(state, "id");
@@ -856,7 +846,7 @@ static int lb_remove(fugue_ctx *ctx, const struct json_object *state)
 	if (rc == FUGUE_ENOTFOUND)
 		rc = 0;
 	if (rc == 0)
-		rc = fugue_kit_wait_for(ctx, &wait, poll_gone, (void *)name);
+		rc = fugue_kit_wait_gone(ctx, &wait, fugue_elb_describe_one, name);
 	return rc;
 }
 

@@ -268,16 +268,6 @@ static int fn_update(fugue_ctx *ctx, const struct json_object *state,
 
 /* --- remove --------------------------------------------------------------------- */
 
-static int poll_gone(fugue_ctx *ctx, void *arg, int *done)
-{
-	struct json_object *g = NULL;
-	int rc = fugue_lambda_get_function(&g, ctx, arg);
-
-	json_object_put(g);
-	*done = rc == FUGUE_ENOTFOUND;
-	return *done ? 0 : rc;
-}
-
 static int fn_remove(fugue_ctx *ctx, const struct json_object *state)
 {
 	const char *name = fugue_kit_str(state, "id");
@@ -297,7 +287,7 @@ static int fn_remove(fugue_ctx *ctx, const struct json_object *state)
 		return 0;
 	if (rc != 0 && rc != FUGUE_ETIMEOUT && rc != FUGUE_ECANCELED)
 		return fugue_kit_fail_aws(ctx, rc, &err, op.action);
-	return rc ? rc : fugue_kit_wait_for(ctx, &wait, poll_gone, (void *)name);
+	return rc ? rc : fugue_kit_wait_gone(ctx, &wait, fugue_lambda_get_function, name);
 }
 
 /* --- observe -------------------------------------------------------------------- */
