@@ -162,7 +162,10 @@ fugue_proc *fugue_core_proc_add(fugue_conductor *c, const char *fid, fugue_proce
 	if (!p)
 		return NULL;
 	p->next_due_ms = calloc(c->nplanners ? c->nplanners : 1, sizeof(*p->next_due_ms));
-	if (!p->next_due_ms) {
+	p->passes = calloc(c->nplanners ? c->nplanners : 1, sizeof(*p->passes));
+	if (!p->next_due_ms || !p->passes) {
+		free(p->next_due_ms);
+		free(p->passes);
 		free(p);
 		return NULL;
 	}
@@ -179,6 +182,7 @@ static void proc_free(fugue_proc *p)
 {
 	free(p->uses);
 	free(p->next_due_ms);
+	free(p->passes);
 	free(p);
 }
 

@@ -108,7 +108,8 @@ typedef struct fugue_proc {
 	unsigned int failures;     /* consecutive failed jobs, for the backoff */
 	int64_t retry_at_ms;       /* Failed, Killing: the next attempt */
 	int needs_recovery;        /* journal entries a crash left are still open */
-	unsigned long passes;      /* routine enforcement passes so far (c->mu) */
+	unsigned long *passes;     /* per planner: routine passes that observed it,
+	                              the rotation of its details (c->mu) */
 } fugue_proc;
 
 struct fugue_conductor {
@@ -292,19 +293,19 @@ void fugue_core_enforcer_stop(fugue_conductor *c);
  * observed is left as it was; its error is returned (the others are still
  * applied). CANCEL may be NULL.
  *
- * ROTATION is 0 when every resource's details (the reads that cost a call
- * per resource) are wanted, else the number of a routine enforcement pass:
- * each pass then reads the details of a different slice of at most
- * FUGUE_CORE_DETAILS_PER_PASS resources per batch (and of any without an
- * id, not Ready or drifted), so that a pass's calls do not grow with the
- * number of resources.
+ * ROTATION is NULL when every resource's details (the reads that cost a
+ * call per resource) are wanted, else per planner the number of its
+ * routine enforcement pass: each pass then reads the details of a
+ * different slice of at most FUGUE_CORE_DETAILS_PER_PASS resources per
+ * batch (and of any without an id, not Ready or drifted), so that a
+ * pass's calls do not grow with the number of resources.
  *
  * Another AWS resource carrying a resource's tags (a planner's
  * duplicate()) becomes a record and live entry "NAME~ID" of its own,
  * declared nowhere: the plan deletes it. */
 int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composition *comp,
-                       fugue_live *live, const unsigned char *due, unsigned long rotation,
-                       fugue_cancel *cancel, int write);
+                       fugue_live *live, const unsigned char *due,
+                       const unsigned long *rotation, fugue_cancel *cancel, int write);
 
 /* --- recovery (recovery.c) ------------------------------------------------------- */
 

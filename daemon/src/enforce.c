@@ -390,13 +390,14 @@ static size_t gather(fugue_conductor *c, struct target *targets, const fugue_sta
 }
 
 int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composition *comp,
-                       fugue_live *live, const unsigned char *due, unsigned long rotation,
-                       fugue_cancel *cancel, int write)
+                       fugue_live *live, const unsigned char *due,
+                       const unsigned long *rotation, fugue_cancel *cancel, int write)
 {
 	fugue_state_resource *recs = NULL;
 	struct target *targets = NULL;
 	size_t *idx = NULL;
 	unsigned char *details;
+	int planner;
 	size_t nrecs = 0;
 	size_t n;
 	size_t i;
@@ -433,7 +434,9 @@ int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composit
 				idx[k++] = j;
 			}
 		}
-		details = details_due(targets, idx, k, rotation);
+		planner = fugue_core_planner_of(c, targets[i].type_name);
+		details = rotation && planner >= 0 ? details_due(targets, idx, k, rotation[planner])
+		                                   : NULL;
 		rc = observe_batch(c, fid, comp, live, targets, idx, k, details, cancel, write);
 		free(details);
 		if (rc != 0 && !first_err)

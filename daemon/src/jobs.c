@@ -903,24 +903,32 @@ static void record_pass(struct work *w, size_t drifted, const char *what,
 	}
 }
 
-/* The rotation of JOB's observation (fugue_core_observe): a routine pass
- * (some planners due) spreads per-resource reads over passes; any other
- * converge (resume, retry, start) reads everything. */
-static unsigned long routine_rotation(fugue_job *job)
+/* The rotation of JOB's observation (fugue_core_observe), per planner: a
+ * routine pass (some planners due) spreads per-resource reads over each
+ * planner's passes; any other converge (resume, retry, start) reads
+ * everything (NULL). The caller frees it. */
+static unsigned long *routine_rotation(fugue_job *job)
 {
-	unsigned long n;
+	fugue_conductor *c = job->c;
+	unsigned long *rotation;
+	size_t i;
 
 	if (!job->due || job->dry_run)
-		return 0;
-	pthread_mutex_lock(&job->c->mu);
-	n = ++job->proc->passes;
-	pthread_mutex_unlock(&job->c->mu);
-	return n;
+		return NULL;
+	rotation = calloc(c->nplanners ? c->nplanners : 1, sizeof(*rotation));
+	if (!rotation)
+		return NULL;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->nplanners; i++)
+		rotation[i] = job->due[i] ? ++job->proc->passes[i] : 0;
+	pthread_mutex_unlock(&c->mu);
+	return rotation;
 }
 
 static void job_converge(fugue_job *job)
 {
 	struct json_object *items = json_object_new_array();
+	unsigned long *rotation;
 	struct work w;
 	fugue_process_state st;
 	char what[1024];
@@ -939,8 +947,10 @@ static void job_converge(fugue_job *job)
 	}
 	recover_if_needed(&w);
 	snapshot(&w);
-	fugue_core_observe(w.c, w.fid, w.comp, &w.live, job->due, routine_rotation(job),
-	                   &job->cancel, !job->dry_run);
+	rotation = routine_rotation(job);
+	fugue_core_observe(w.c, w.fid, w.comp, &w.live, job->due, rotation, &job->cancel,
+	                   !job->dry_run);
+	free(rotation);
 	if (cancelled(job)) {
 		reply_cancelled(job);
 		goto out;
@@ -1067,7 +1077,7 @@ static void job_kill(fugue_job *job)
 		goto out;
 	recover_if_needed(&w);
 	/* Observation finds what a lost answer left without a recorded id. */
-	fugue_core_observe(w.c, w.fid, w.comp, &w.live, NULL, 0, &job->cancel, 1);
+	fugue_core_observe(w.c, w.fid, w.comp, &w.live, NULL, NULL, &job->cancel, 1);
 	if (cancelled(job)) {
 		reply_cancelled(job);
 		goto out;

@@ -239,6 +239,8 @@ score=$(systemd-analyze security --offline=true "$unit" 2>/dev/null |
 echo "  systemd-analyze security: exposure $score"
 check "systemd-analyze security: exposure $score <= 1.5" \
 	python3 -c "import sys; sys.exit(0 if '$score' and float('$score') <= 1.5 else 1)"
+# Two malloc arenas keep the daemon's memory flat (docs/performance.md).
+check "the unit sets MALLOC_ARENA_MAX=2" grep -qx 'Environment=MALLOC_ARENA_MAX=2' "$unit"
 
 check "pkg-config --modversion fugue is $version" sh -c "[ \"\$(pkg-config --modversion fugue)\" = '$version' ]"
 check "pkg-config plannersdir is $plannersdir" \
