@@ -43,6 +43,9 @@ struct json_object;
 /* Routine enforcement passes read the per-resource details of at most this
  * many resources per type and region (fugue_core_observe). */
 #define FUGUE_CORE_DETAILS_PER_PASS 10
+/* Threads one observation runs its observe() calls on, side by side (one
+ * per type and region; the AWS client's rate limits still apply). */
+#define FUGUE_CORE_OBSERVE_THREADS 4
 #define FUGUE_CORE_MAX_CONCURRENCY 1024
 /* A Failed process is retried after retry_base_ms, doubling, at most this
  * many enforcement intervals apart. */

@@ -12,10 +12,14 @@
  * Observation asks each planner about many resources at once: one
  * observe() per type and region with every resource of the process of that
  * type - by recorded id, or by the fugue:fid / fugue:resource tags when no
- * id was recorded (a create whose answer was lost). */
+ * id was recorded (a create whose answer was lost). The calls of one
+ * observation run side by side on a few threads; their answers are applied
+ * to LIVE and the store afterwards, in order, on the caller's thread. */
 #include "conductor_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,52 +260,115 @@ static void apply_duplicate(fugue_conductor *c, const char *fid, fugue_live *liv
 	live_found(live, &dup, state);
 }
 
-/* One observe() call for TARGETS[IDX] (N of them, one type and region),
- * with details due for those DETAILS marks (NULL: all). */
-static int observe_batch(fugue_conductor *c, const char *fid, const fugue_composition *comp,
-                         fugue_live *live, struct target *targets, const size_t *idx, size_t n,
-                         const unsigned char *details, fugue_cancel *cancel, int write)
-{
-	const struct target *first = &targets[idx[0]];
-	fugue_observation *items;
+/* One observe() call of a pass: TARGETS[IDX] (N of them, one type and
+ * region), details due for those DETAILS marks (NULL: all). */
+struct pass_batch {
+	size_t *idx;            /* owned */
+	size_t n;
+	unsigned char *details; /* owned, or NULL */
 	fugue_batch b;
-	size_t i;
 	int rc;
+};
 
-	if (fugue_core_batch_init(&b, first->ops, first->planner_data, first->region,
-	                          comp ? comp->tags : NULL, n) != 0)
+/* The batch's items named from its targets. */
+static int batch_prepare(struct pass_batch *pb, const struct target *targets,
+                         const fugue_composition *comp)
+{
+	const struct target *first = &targets[pb->idx[0]];
+	size_t i;
+
+	if (fugue_core_batch_init(&pb->b, first->ops, first->planner_data, first->region,
+	                          comp ? comp->tags : NULL, pb->n) != 0)
 		return FUGUE_ENOMEM;
-	items = b.items;
-	for (i = 0; i < n; i++) {
-		items[i].resource = targets[idx[i]].name;
-		items[i].id = targets[idx[i]].id;
-		items[i].declared = targets[idx[i]].declared;
+	for (i = 0; i < pb->n; i++) {
+		pb->b.items[i].resource = targets[pb->idx[i]].name;
+		pb->b.items[i].id = targets[pb->idx[i]].id;
+		pb->b.items[i].declared = targets[pb->idx[i]].declared;
 	}
-	b.details = details;
-	rc = fugue_core_observe_batch(c, fid, &b, cancel, "observe");
-	for (i = 0; i < n; i++) {
-		const struct target *t = &targets[idx[i]];
+	pb->b.details = pb->details;
+	return 0;
+}
 
-		if (rc == 0 && items[i].status == 0 && items[i].state) {
+/* What the batch's observe() answered, into LIVE and (WRITE) the records.
+ * Returns the batch's error, or the first item's that could not be told. */
+static int batch_apply(fugue_conductor *c, const char *fid, fugue_live *live,
+                       struct pass_batch *pb, const struct target *targets, int write)
+{
+	fugue_observation *items = pb->b.items;
+	int rc = pb->rc;
+	size_t i;
+
+	for (i = 0; items && i < pb->n; i++) {
+		const struct target *t = &targets[pb->idx[i]];
+
+		if (pb->rc == 0 && items[i].status == 0 && items[i].state) {
 			apply_found(c, fid, live, t, items[i].state, write);
 			items[i].state = NULL;
-		} else if (rc == 0 && items[i].status == FUGUE_ENOTFOUND && t->id) {
+		} else if (pb->rc == 0 && items[i].status == FUGUE_ENOTFOUND && t->id) {
 			apply_gone(c, fid, live, t, write);
-		} else if (rc == 0 && items[i].status != 0 && items[i].status != FUGUE_ENOTFOUND) {
+		} else if (pb->rc == 0 && items[i].status != 0 &&
+		           items[i].status != FUGUE_ENOTFOUND) {
 			fugue_core_log(FUGUE_LOG_WARN, fid, t->name, "observe %s: %s", t->name,
 			               fugue_strerror(items[i].status));
 			if (rc == 0)
 				rc = items[i].status;
 		}
 		json_object_put(items[i].state);
+		items[i].state = NULL;
 	}
-	for (i = 0; rc == 0 && i < b.nduplicates; i++) {
-		apply_duplicate(c, fid, live, &targets[idx[b.duplicates[i].item]],
-		                b.duplicates[i].state, write);
-		b.duplicates[i].state = NULL;
+	for (i = 0; pb->rc == 0 && i < pb->b.nduplicates; i++) {
+		apply_duplicate(c, fid, live, &targets[pb->idx[pb->b.duplicates[i].item]],
+		                pb->b.duplicates[i].state, write);
+		pb->b.duplicates[i].state = NULL;
 	}
-	fugue_core_batch_clear(&b);
 	return rc;
+}
+
+/* The observe() calls of one pass, made by a few threads side by side:
+ * they only ask the planners; what the answers mean for LIVE and the
+ * store is applied afterwards, in order, by the caller's thread. */
+struct pass {
+	fugue_conductor *c;
+	const char *fid;
+	fugue_cancel *cancel;
+	struct pass_batch *batches;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void *observe_worker(void *arg)
+{
+	struct pass *p = arg;
+	size_t k;
+
+	while ((k = atomic_fetch_add(&p->next, 1)) < p->n) {
+		struct pass_batch *pb = &p->batches[k];
+
+		if (pb->rc != 0)
+			continue; /* not prepared */
+		if (fugue_cancel_is_set(p->cancel))
+			pb->rc = FUGUE_ECANCELED;
+		else
+			pb->rc = fugue_core_observe_batch(p->c, p->fid, &pb->b, p->cancel, "observe");
+	}
+	return NULL;
+}
+
+/* Runs P's batches on up to FUGUE_CORE_OBSERVE_THREADS threads (the
+ * calling one among them) and waits for all of them. */
+static void observe_all(struct pass *p)
+{
+	pthread_t threads[FUGUE_CORE_OBSERVE_THREADS];
+	size_t started = 0;
+	size_t i;
+
+	atomic_init(&p->next, 0);
+	while (started + 1 < FUGUE_CORE_OBSERVE_THREADS && started + 1 < p->n &&
+	       pthread_create(&threads[started], NULL, observe_worker, p) == 0)
+		started++;
+	observe_worker(p);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
 }
 
 /* Per item of a batch of N (TARGETS[IDX]), whether its details are read
@@ -395,57 +462,69 @@ int fugue_core_observe(fugue_conductor *c, const char *fid, const fugue_composit
 {
 	fugue_state_resource *recs = NULL;
 	struct target *targets = NULL;
-	size_t *idx = NULL;
-	unsigned char *details;
-	int planner;
+	struct pass p;
 	size_t nrecs = 0;
 	size_t n;
 	size_t i;
 	size_t j;
-	size_t k;
 	int first_err = 0;
 	int rc;
 
 	rc = fugue_state_resource_list(&recs, &nrecs, c->state, fid, NULL);
 	if (rc != 0)
 		return rc;
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.fid = fid;
+	p.cancel = cancel;
 	n = nrecs + (comp ? comp->nresources : 0);
 	targets = calloc(n ? n : 1, sizeof(*targets));
-	idx = calloc(n ? n : 1, sizeof(*idx));
-	if (!targets || !idx) {
+	p.batches = calloc(n ? n : 1, sizeof(*p.batches));
+	if (!targets || !p.batches) {
 		free(targets);
-		free(idx);
+		free(p.batches);
 		fugue_state_resource_list_free(recs, nrecs);
 		return FUGUE_ENOMEM;
 	}
 	n = gather(c, targets, recs, nrecs, comp, live, due);
+	/* One batch per type and region, in the order of their first target. */
 	for (i = 0; i < n; i++) {
+		struct pass_batch *pb = &p.batches[p.n];
+		int planner;
+
 		if (targets[i].batched)
 			continue;
-		if (fugue_cancel_is_set(cancel)) {
-			first_err = first_err ? first_err : FUGUE_ECANCELED;
-			break;
+		p.n++;
+		pb->idx = calloc(n, sizeof(*pb->idx));
+		if (!pb->idx) {
+			pb->rc = FUGUE_ENOMEM;
+			continue;
 		}
-		k = 0;
 		for (j = i; j < n; j++) {
 			if (!targets[j].batched && targets[j].ops == targets[i].ops &&
 			    same_str(targets[j].region, targets[i].region)) {
 				targets[j].batched = 1;
-				idx[k++] = j;
+				pb->idx[pb->n++] = j;
 			}
 		}
 		planner = fugue_core_planner_of(c, targets[i].type_name);
-		details = rotation && planner >= 0 ? details_due(targets, idx, k, rotation[planner])
-		                                   : NULL;
-		rc = observe_batch(c, fid, comp, live, targets, idx, k, details, cancel, write);
-		free(details);
+		if (rotation && planner >= 0)
+			pb->details = details_due(targets, pb->idx, pb->n, rotation[planner]);
+		pb->rc = batch_prepare(pb, targets, comp);
+	}
+	observe_all(&p);
+	for (i = 0; i < p.n; i++) {
+		rc = batch_apply(c, fid, live, &p.batches[i], targets, write);
 		if (rc != 0 && !first_err)
 			first_err = rc;
+		fugue_core_batch_clear(&p.batches[i].b);
+		free(p.batches[i].idx);
+		free(p.batches[i].details);
 	}
 	for (i = 0; i < n; i++)
 		json_object_put(targets[i].declared);
 	free(targets);
-	free(idx);
+	free(p.batches);
 	fugue_state_resource_list_free(recs, nrecs);
 	return first_err;
 }
