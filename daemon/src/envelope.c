@@ -482,3 +482,14 @@ int fugue_reply_error(fugue_reply *r, const char *code, const struct json_object
 	}
 	return send_final(r, m);
 }
+
+int fugue_request_line_is_blank(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return 0;
+	}
+	return 1;
+}

@@ -58,6 +58,10 @@ int fugue_request_parse(fugue_request *out, const char *text, size_t len, const 
                         char *msg, size_t msg_size);
 void fugue_request_clear(fugue_request *req);
 
+/* Nonzero when the LEN bytes at LINE are only blanks (spaces, tabs, a
+ * carriage return): a line the transports skip, not a request. */
+int fugue_request_line_is_blank(const char *line, size_t len);
+
 /* --- replies --------------------------------------------------------------- */
 
 typedef struct fugue_reply fugue_reply;

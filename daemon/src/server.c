@@ -385,17 +385,6 @@ static void input_consume(struct conn *c, size_t n)
 	}
 }
 
-static int blank(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	}
-	return 1;
-}
-
 /* Moves C forward: retires a finished request, runs the next complete
  * line, notices a too long line or an end of input. Returns nonzero when
  * lines are left for the next turn. */
@@ -434,7 +423,7 @@ static int conn_advance(fugue_server *s, struct conn *c)
 			conn_start_closing(c);
 			return 0;
 		}
-		if (!blank(c->in, (size_t)(nl - c->in)))
+		if (!fugue_request_line_is_blank(c->in, (size_t)(nl - c->in)))
 			conn_run_line(s, c, c->in, (size_t)(nl - c->in));
 		input_consume(c, (size_t)(nl - c->in) + 1);
 	}

@@ -256,9 +256,6 @@ def count_by_fid(pc, fid):
     elb = pc.boto3("elb")
     flt = [{"Name": "tag:fugue:fid", "Values": [fid]}]
 
-    def pages(client, op, key, **params):
-        return [x for p in client.get_paginator(op).paginate(**params) for x in p[key]]
-
     def names(items, key="Tags"):
         out = []
         for it in items:
@@ -292,19 +289,42 @@ def count_by_fid(pc, fid):
     for i in range(0, len(lbs), 20):
         descs += elb.describe_tags(LoadBalancerNames=lbs[i:i + 20])["TagDescriptions"]
     tagged["load_balancer"] = names(descs)
-    every = {
-        "vpc": len([v for v in pages(ec2, "describe_vpcs", "Vpcs") if not v.get("IsDefault")]),
-        "subnet": len([s for s in pages(ec2, "describe_subnets", "Subnets")
-                       if not s.get("DefaultForAz")]),
-        "security_group": len([g for g in pages(ec2, "describe_security_groups",
-                                                "SecurityGroups") if g["GroupName"] != "default"]),
-        "volume": len([v for v in pages(ec2, "describe_volumes", "Volumes")
-                       if not v.get("Attachments")]),
-        "instance": len(instances),
-        "role": len(pages(iam, "list_roles", "Roles")),
-        "load_balancer": len(lbs),
-    }
+    total = count_every(ec2, iam, elb)
+    every = {kind: total[key] for kind, key in (
+        ("vpc", "vpcs"), ("subnet", "subnets"), ("security_group", "security_groups"),
+        ("volume", "volumes"), ("instance", "instances"), ("role", "roles"),
+        ("load_balancer", "load_balancers"))}
     return tagged, every
+
+
+def pages(client, op, key, **params):
+    """Every KEY item of every page of boto3 CLIENT's OP."""
+    return [x for p in client.get_paginator(op).paginate(**params) for x in p[key]]
+
+
+def count_every(ec2, iam, elb):
+    """{kind: n} of everything of the benchmark's kinds in moto, whoever made
+    it, moto's own defaults (default VPC, subnets and groups, main route
+    tables, instances' root volumes, AWS-managed policies) left out."""
+    insts = [i for r in pages(ec2, "describe_instances", "Reservations") for i in r["Instances"]
+             if i["State"]["Name"] != "terminated"]
+    return {
+        "vpcs": len([v for v in pages(ec2, "describe_vpcs", "Vpcs") if not v.get("IsDefault")]),
+        "subnets": len([s for s in pages(ec2, "describe_subnets", "Subnets")
+                        if not s.get("DefaultForAz")]),
+        "internet_gateways": len(pages(ec2, "describe_internet_gateways", "InternetGateways")),
+        "route_tables": len([r for r in pages(ec2, "describe_route_tables", "RouteTables")
+                             if not any(a.get("Main") for a in r.get("Associations", []))]),
+        "security_groups": len([g for g in pages(ec2, "describe_security_groups",
+                                                 "SecurityGroups") if g["GroupName"] != "default"]),
+        "volumes": len([v for v in pages(ec2, "describe_volumes", "Volumes")
+                        if not v.get("Attachments")]),
+        "instances": len(insts),
+        "roles": len(pages(iam, "list_roles", "Roles")),
+        "policies": len(pages(iam, "list_policies", "Policies", Scope="Local")),
+        "instance_profiles": len(pages(iam, "list_instance_profiles", "InstanceProfiles")),
+        "load_balancers": len(pages(elb, "describe_load_balancers", "LoadBalancerDescriptions")),
+    }
 
 
 def declared_by_kind(source):

@@ -199,32 +199,8 @@ def count_in_moto(url):
     import boto3
     kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
               aws_secret_access_key="testing")
-    ec2 = boto3.client("ec2", **kw)
-    iam = boto3.client("iam", **kw)
-    elb = boto3.client("elb", **kw)
-
-    def pages(client, op, key, **params):
-        return [x for p in client.get_paginator(op).paginate(**params) for x in p[key]]
-
-    insts = [i for r in pages(ec2, "describe_instances", "Reservations") for i in r["Instances"]
-             if i["State"]["Name"] != "terminated"]
-    return {
-        "vpcs": len([v for v in pages(ec2, "describe_vpcs", "Vpcs") if not v.get("IsDefault")]),
-        "subnets": len([s for s in pages(ec2, "describe_subnets", "Subnets")
-                        if not s.get("DefaultForAz")]),
-        "internet_gateways": len(pages(ec2, "describe_internet_gateways", "InternetGateways")),
-        "route_tables": len([r for r in pages(ec2, "describe_route_tables", "RouteTables")
-                             if not any(a.get("Main") for a in r.get("Associations", []))]),
-        "security_groups": len([g for g in pages(ec2, "describe_security_groups",
-                                                 "SecurityGroups") if g["GroupName"] != "default"]),
-        "volumes": len([v for v in pages(ec2, "describe_volumes", "Volumes")
-                        if not v.get("Attachments")]),
-        "instances": len(insts),
-        "roles": len(pages(iam, "list_roles", "Roles")),
-        "policies": len(pages(iam, "list_policies", "Policies", Scope="Local")),
-        "instance_profiles": len(pages(iam, "list_instance_profiles", "InstanceProfiles")),
-        "load_balancers": len(pages(elb, "describe_load_balancers", "LoadBalancerDescriptions")),
-    }
+    return B.count_every(boto3.client("ec2", **kw), boto3.client("iam", **kw),
+                         boto3.client("elb", **kw))
 
 
 def expected_counts(n):

@@ -171,18 +171,6 @@ static void one_line(const char *line, size_t len)
 	fugue_request_clear(&req);
 }
 
-/* As the server: a line of blanks is no request. */
-static int blank(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	}
-	return 1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
@@ -193,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *stop = nl ? nl : end;
 		size_t len = (size_t)(stop - p);
 
-		if (!blank(p, len))
+		if (!fugue_request_line_is_blank(p, len)) /* as the server */
 			one_line(p, len);
 		p = nl ? nl + 1 : end;
 	}

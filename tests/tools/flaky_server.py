@@ -177,11 +177,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data += self.rfile.read(size)
             self.rfile.readline()
 
-    def send(self, status, body, headers):
-        raw = body.encode("utf-8") if isinstance(body, str) else body
+    def start_answer(self, status, headers):
+        """The status line and HEADERS; the caller adds the length or chunking."""
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
+
+    def send(self, status, body, headers):
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        self.start_answer(status, headers)
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         if self.command != "HEAD":
@@ -192,9 +196,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """BODY repeated and cut to SIZE bytes, written in pieces."""
         piece = (body.encode("utf-8") if isinstance(body, str) else body) or b"x"
         piece = piece * max(1, 65536 // len(piece))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
+        self.start_answer(status, headers)
         self.send_header("Content-Length", str(size))
         self.end_headers()
         left = size
@@ -212,9 +214,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         piece = (body.encode("utf-8") if isinstance(body, str) else body) or b"x"
         piece = piece * max(1, 65536 // len(piece))
         chunk = b"%x\r\n%s\r\n" % (len(piece), piece)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
+        self.start_answer(status, headers)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         self.close_connection = True
@@ -226,9 +226,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send_truncated(self, status, body, headers, keep):
         raw = body.encode("utf-8") if isinstance(body, str) else body
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
+        self.start_answer(status, headers)
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw[:keep])
